@@ -1,0 +1,303 @@
+/**
+ * Code closures: the source a function depends on, found statically. A task's
+ * default cache version is the hash of its closure: its own text, every top-level
+ * declaration it reaches in its module (transitively, across relative imports), and
+ * the versions of the npm packages it imports. Editing the task or any helper it
+ * calls changes the version; editing unrelated code does not.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type * as TS from "typescript";
+
+/** Where a definition was made: the user's file and position. */
+export interface CallSite {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** The closure of a function. */
+export interface CodeClosure {
+  /** `sha256:<hex>` over the function text, reached declarations and package versions. */
+  hash: string;
+  /** "code-closure" when the defining module was analysed; "function-source" when only the function text was. */
+  source: "code-closure" | "function-source";
+  /** Names of the declarations included, `file#name`, for explaining cache decisions. */
+  declarations: string[];
+  /** npm packages the closure imports, `name@version`. */
+  packages: string[];
+}
+
+/** Supplies source text for files that are not on disk (notebook cells). */
+export type SourceProvider = (file: string) => string | undefined;
+
+const providers: SourceProvider[] = [];
+
+/** Registers a provider of source text (the Jupyter kernel registers its cells). Returns an unregister function. */
+export function registerSourceProvider(provider: SourceProvider): () => void {
+  providers.push(provider);
+  return () => {
+    const i = providers.indexOf(provider);
+    if (i >= 0) providers.splice(i, 1);
+  };
+}
+
+const require = createRequire(import.meta.url);
+let ts: typeof TS | undefined;
+/** TypeScript is loaded only when a closure is first needed: it costs ~300 ms. */
+function typescript(): typeof TS {
+  ts ??= require("typescript") as typeof TS;
+  return ts;
+}
+
+/** Top-level declarations of a module, by name. */
+interface ModuleInfo {
+  file: string;
+  declarations: Map<string, TS.Node>;
+  imports: Map<string, { from: string; imported: string }>;
+  text: string;
+  sourceFile: TS.SourceFile;
+}
+
+const moduleCache = new Map<string, { mtimeMs: number; info: ModuleInfo | undefined }>();
+
+function readSource(file: string): { text: string; mtimeMs: number } | undefined {
+  for (const p of providers) {
+    const text = p(file);
+    if (text !== undefined) return { text, mtimeMs: -1 };
+  }
+  try {
+    const st = statSync(file);
+    return { text: readFileSync(file, "utf8"), mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+function loadModule(file: string): ModuleInfo | undefined {
+  const src = readSource(file);
+  if (!src) return undefined;
+  const cached = moduleCache.get(file);
+  if (cached && cached.mtimeMs === src.mtimeMs && src.mtimeMs !== -1) return cached.info;
+  const t = typescript();
+  const sourceFile = t.createSourceFile(file, src.text, t.ScriptTarget.Latest, true, scriptKind(file));
+  const declarations = new Map<string, TS.Node>();
+  const imports = new Map<string, { from: string; imported: string }>();
+  for (const stmt of sourceFile.statements) {
+    if (t.isImportDeclaration(stmt) && t.isStringLiteral(stmt.moduleSpecifier)) {
+      const from = stmt.moduleSpecifier.text;
+      const clause = stmt.importClause;
+      if (!clause || clause.isTypeOnly) continue;
+      if (clause.name) imports.set(clause.name.text, { from, imported: "default" });
+      const nb = clause.namedBindings;
+      if (nb && t.isNamespaceImport(nb)) imports.set(nb.name.text, { from, imported: "*" });
+      if (nb && t.isNamedImports(nb)) {
+        for (const el of nb.elements) {
+          if (!el.isTypeOnly) imports.set(el.name.text, { from, imported: (el.propertyName ?? el.name).text });
+        }
+      }
+    } else if (t.isFunctionDeclaration(stmt) || t.isClassDeclaration(stmt) || t.isEnumDeclaration(stmt)) {
+      if (stmt.name) declarations.set(stmt.name.text, stmt);
+    } else if (t.isVariableStatement(stmt)) {
+      for (const d of stmt.declarationList.declarations) {
+        for (const name of bindingNames(d.name)) declarations.set(name, d);
+      }
+    }
+  }
+  const info: ModuleInfo = { file, declarations, imports, text: src.text, sourceFile };
+  moduleCache.set(file, { mtimeMs: src.mtimeMs, info });
+  return info;
+}
+
+function scriptKind(file: string): TS.ScriptKind {
+  const t = typescript();
+  if (/\.tsx$/.test(file)) return t.ScriptKind.TSX;
+  if (/\.[cm]?ts$/.test(file)) return t.ScriptKind.TS;
+  if (/\.jsx$/.test(file)) return t.ScriptKind.JSX;
+  return /\.[cm]?js$/.test(file) ? t.ScriptKind.JS : t.ScriptKind.TS;
+}
+
+function bindingNames(name: TS.BindingName): string[] {
+  const t = typescript();
+  if (t.isIdentifier(name)) return [name.text];
+  const out: string[] = [];
+  for (const el of name.elements) if (!t.isOmittedExpression(el)) out.push(...bindingNames(el.name));
+  return out;
+}
+
+/**
+ * Identifiers a node reads that it does not declare itself. Conservative: a name
+ * declared anywhere inside the node counts as local, which can only under-report
+ * a shadowed helper, never invent one.
+ */
+function freeIdentifiers(node: TS.Node): Set<string> {
+  const t = typescript();
+  const declared = new Set<string>();
+  const used = new Set<string>();
+  const visit = (n: TS.Node): void => {
+    if (t.isIdentifier(n)) {
+      const p = n.parent;
+      const isPropertyName =
+        (p && t.isPropertyAccessExpression(p) && p.name === n) ||
+        (p && (t.isPropertyAssignment(p) || t.isMethodDeclaration(p) || t.isPropertyDeclaration(p)) && p.name === n) ||
+        (p && t.isBindingElement(p) && p.propertyName === n) ||
+        (p && t.isQualifiedName(p) && p.right === n);
+      if (!isPropertyName) used.add(n.text);
+      if (p && t.isShorthandPropertyAssignment(p)) used.add(n.text);
+    }
+    if (
+      (t.isVariableDeclaration(n) || t.isParameter(n) || t.isBindingElement(n)) &&
+      n.name &&
+      !t.isBindingElement(n.parent ?? n)
+    ) {
+      for (const name of bindingNames(n.name)) declared.add(name);
+    }
+    if ((t.isFunctionDeclaration(n) || t.isFunctionExpression(n) || t.isClassDeclaration(n)) && n.name && n !== node) {
+      declared.add(n.name.text);
+    }
+    // Types never affect behaviour: skip them.
+    if (t.isTypeNode(n) || t.isTypeAliasDeclaration(n) || t.isInterfaceDeclaration(n)) return;
+    t.forEachChild(n, visit);
+  };
+  visit(node);
+  for (const d of declared) used.delete(d);
+  return used;
+}
+
+/** A bound on the walk, so a pathological module graph cannot stall a definition. */
+const MAX_DECLARATIONS = 10_000;
+
+/** Resolves a relative import to a source file, preferring TypeScript sources. */
+function resolveRelative(fromFile: string, spec: string): string | undefined {
+  const base = resolve(dirname(fromFile), spec);
+  const stem = base.replace(/\.(m|c)?js$/, "");
+  const candidates = [
+    base,
+    `${stem}.ts`,
+    `${stem}.tsx`,
+    `${stem}.mts`,
+    `${stem}.cts`,
+    `${stem}.js`,
+    `${stem}.mjs`,
+    `${stem}.cjs`,
+    join(base, "index.ts"),
+    join(base, "index.js"),
+  ];
+  return candidates.find((c) => existsSync(c) && statSync(c).isFile());
+}
+
+function packageVersion(fromFile: string, spec: string): string {
+  if (spec.startsWith("node:")) return spec;
+  const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+  try {
+    const req = createRequire(fromFile);
+    let dir = dirname(req.resolve(name));
+    for (let i = 0; i < 10; i++) {
+      const pj = join(dir, "package.json");
+      if (existsSync(pj)) {
+        const json = JSON.parse(readFileSync(pj, "utf8")) as { name?: string; version?: string };
+        if (json.name === name) return `${name}@${json.version ?? "?"}`;
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    // Built-in modules and unresolvable packages contribute their name only.
+  }
+  return name;
+}
+
+/**
+ * The closure of `fn`, defined at `site`. Falls back to the function's own text when
+ * the defining module cannot be read (then helpers are not tracked; `source` says so).
+ */
+export function codeClosure(fn: (...args: never[]) => unknown, site: CallSite | undefined): CodeClosure {
+  const fnText = fn.toString();
+  const hash = createHash("sha256");
+  hash.update(fnText);
+  const mod = site ? loadModule(site.file) : undefined;
+  if (!mod) {
+    return { hash: `sha256:${hash.digest("hex")}`, source: "function-source", declarations: [], packages: [] };
+  }
+  const fnNode = parseFunctionText(fnText);
+  const declarations: string[] = [];
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const queue: { file: string; names: Iterable<string> }[] = [{ file: mod.file, names: freeIdentifiers(fnNode) }];
+  while (queue.length > 0 && seen.size < MAX_DECLARATIONS) {
+    const { file, names } = queue.shift()!;
+    const info = loadModule(file);
+    if (!info) continue;
+    for (const name of names) {
+      const key = `${file}#${name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const decl = info.declarations.get(name);
+      if (decl) {
+        const text = decl.getText(info.sourceFile);
+        // The task's own declaration contains the function itself: hashed already.
+        if (text.includes(fnText) || (site && file === site.file && containsLine(info, decl, site.line))) continue;
+        declarations.push(key);
+        hash.update(`\n${key}\n${text}`);
+        queue.push({ file, names: freeIdentifiers(decl) });
+        continue;
+      }
+      const imp = info.imports.get(name);
+      if (!imp) continue; // a global (console, Math) or a parameter
+      if (imp.from.startsWith(".")) {
+        const target = resolveRelative(file, imp.from);
+        if (target) {
+          const targetInfo = loadModule(target);
+          if (imp.imported === "*" && targetInfo) {
+            queue.push({ file: target, names: [...targetInfo.declarations.keys()] });
+          } else {
+            queue.push({ file: target, names: [imp.imported] });
+          }
+        }
+      } else {
+        packages.add(packageVersion(file, imp.from));
+      }
+    }
+  }
+  const pkgs = [...packages].sort();
+  hash.update(`\n${pkgs.join("\n")}`);
+  return { hash: `sha256:${hash.digest("hex")}`, source: "code-closure", declarations, packages: pkgs };
+}
+
+function containsLine(info: ModuleInfo, node: TS.Node, line: number): boolean {
+  const start = info.sourceFile.getLineAndCharacterOfPosition(node.getStart(info.sourceFile)).line + 1;
+  const end = info.sourceFile.getLineAndCharacterOfPosition(node.getEnd()).line + 1;
+  return line >= start && line <= end;
+}
+
+function parseFunctionText(text: string): TS.Node {
+  const t = typescript();
+  // Methods (`run() {}`) are not expressions on their own; wrap them in an object literal.
+  for (const wrapped of [`(${text})`, `({${text}})`]) {
+    const sf = t.createSourceFile("fn.ts", wrapped, t.ScriptTarget.Latest, true, t.ScriptKind.TS);
+    if ((sf as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics.length === 0) return sf;
+  }
+  return t.createSourceFile("fn.ts", text, t.ScriptTarget.Latest, true, t.ScriptKind.TS);
+}
+
+/** The first stack frame outside Petrel's own DSL files: where the user defined something. */
+export function callerSite(skipDirs: readonly string[]): CallSite | undefined {
+  const stack = new Error().stack ?? "";
+  for (const line of stack.split("\n").slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    let file = m[1]!;
+    if (file.startsWith("file://")) {
+      try {
+        file = fileURLToPath(file);
+      } catch {
+        continue;
+      }
+    }
+    if (file.startsWith("node:") || skipDirs.some((d) => file.startsWith(d))) continue;
+    return { file, line: Number(m[2]), column: Number(m[3]) };
+  }
+  return undefined;
+}

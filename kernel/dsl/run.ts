@@ -1,0 +1,149 @@
+/**
+ * Running definitions locally: inputs are converted exactly as a remote execution
+ * would convert them, the local engine runs the DAG, and the result is a run
+ * record with typed outputs.
+ */
+import {
+  compileLocalOptions,
+  executeWorkflow,
+  isExecutionFailedError,
+  type LocalEntities,
+  type LocalEnvironment,
+  type LocalRunOptions,
+  type NodeRecord,
+  type RunRecord,
+} from "../local/index.js";
+import type { Literal, LiteralMap, TypedInterface, WorkflowSpec } from "../model/index.js";
+import { renderRunTable } from "./render.js";
+
+/** The result of a local run: its record plus typed outputs, converted on creation. */
+export class WorkflowRun<O> {
+  /** Output values, as a downstream task would receive them. */
+  readonly outputs: O;
+
+  constructor(
+    readonly record: RunRecord,
+    private readonly env: LocalEnvironment,
+    private readonly iface: TypedInterface,
+    private readonly formats: Record<string, "danfo" | "arrow"> = {},
+  ) {
+    this.outputs = this.convert(record.outputs ?? {}, iface.outputs, "output") as O;
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+  get phase(): RunRecord["phase"] {
+    return this.record.phase;
+  }
+  get durationMs(): number | undefined {
+    return this.record.durationMs;
+  }
+  /** Every node's record: inputs, outputs (as literals), timings, attempts, cache status. */
+  get nodes(): Record<string, NodeRecord> {
+    return this.record.nodes;
+  }
+
+  /** A node's output (or input) as a JS value; DataFrames as danfo by default or as Arrow. */
+  value(node: string, name: string, options: { from?: "outputs" | "inputs"; as?: "danfo" | "arrow" } = {}): unknown {
+    const rec = findNode(this.record, node);
+    if (!rec) throw new RangeError(`run ${this.id} has no node ${node} (nodes: ${Object.keys(this.record.nodes).join(", ")})`);
+    const lit: Literal | undefined = rec[options.from ?? "outputs"]?.[name];
+    if (!lit) throw new RangeError(`node ${node} has no ${options.from === "inputs" ? "input" : "output"} ${name}`);
+    return literalToValue(lit, this.env, `${options.from === "inputs" ? "input" : "output"} ${name} of node ${node}`, options.as);
+  }
+
+  /** The node table, for terminals. */
+  toString(): string {
+    return renderRunTable(this.record);
+  }
+
+  private convert(lits: LiteralMap, vars: TypedInterface["outputs"], what: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(vars)) {
+      const lit = lits[k];
+      if (!lit) continue;
+      out[k] = this.env.engine.toValue(lit, v.type, {
+        blobs: this.env.blobs,
+        where: `${what} ${k} of run ${this.record.id}`,
+        ...(this.formats[k] ? { dataframe: this.formats[k] } : {}),
+      });
+    }
+    return out;
+  }
+}
+
+function findNode(record: RunRecord, id: string): NodeRecord | undefined {
+  const direct = record.nodes[id];
+  if (direct) return direct;
+  for (const n of Object.values(record.nodes)) {
+    for (const c of n.children ?? []) if (c.id === id) return c;
+    if (n.run) {
+      const inner = findNode(n.run, id.startsWith(`${n.id}.`) ? id.slice(n.id.length + 1) : id);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** Converts a literal without a declared type: scalars, lists and maps by kind, DataFrames by format. */
+function literalToValue(lit: Literal, env: LocalEnvironment, where: string, as?: "danfo" | "arrow"): unknown {
+  const ctx = { blobs: env.blobs, where, ...(as ? { dataframe: as } : {}) };
+  switch (lit.kind) {
+    case "blob":
+      return env.engine.toValue(lit, lit.blob.format === "arrow" ? { kind: "dataframe" } : { kind: lit.blob.format }, ctx);
+    case "list":
+      return lit.items.map((l, i) => literalToValue(l, env, `${where}[${i}]`, as));
+    case "map":
+      return Object.fromEntries(Object.entries(lit.entries).map(([k, l]) => [k, literalToValue(l, env, `${where}.${k}`, as)]));
+    case "union":
+      return literalToValue(lit.value, env, where, as);
+    case "none":
+      return null;
+    default:
+      return env.engine.toValue(lit, { kind: lit.kind }, ctx);
+  }
+}
+
+/** Runs a compiled workflow locally with JS input values. */
+export async function runLocally<O>(
+  spec: WorkflowSpec,
+  entities: LocalEntities,
+  inputs: Record<string, unknown>,
+  options: LocalRunOptions,
+  outputFormats: Record<string, "danfo" | "arrow">,
+): Promise<WorkflowRun<O>> {
+  const env = compileLocalOptions(options, entities);
+  const literals = env.engine.toLiteralMap(inputs ?? {}, spec.interface.inputs, {
+    blobs: env.blobs,
+    where: `workflow ${spec.name}`,
+    what: "input",
+  });
+  try {
+    const record = await executeWorkflow(spec, literals, env, options.runId);
+    return new WorkflowRun<O>(record, env, spec.interface, outputFormats);
+  } catch (e) {
+    if (isExecutionFailedError(e)) {
+      // Keep the record reachable with its converted-value helpers.
+      Object.defineProperty(e, "result", { value: new PartialRun(e.run as RunRecord, env), enumerable: false });
+    }
+    throw e;
+  }
+}
+
+/** A failed run's record, with value access for the nodes that did finish. */
+export class PartialRun {
+  constructor(
+    readonly record: RunRecord,
+    private readonly env: LocalEnvironment,
+  ) {}
+  value(node: string, name: string, options: { from?: "outputs" | "inputs"; as?: "danfo" | "arrow" } = {}): unknown {
+    const rec = findNode(this.record, node);
+    const lit = rec?.[options.from ?? "outputs"]?.[name];
+    if (!lit) throw new RangeError(`node ${node} has no ${options.from === "inputs" ? "input" : "output"} ${name}`);
+    return literalToValue(lit, this.env, `${name} of node ${node}`, options.as);
+  }
+  toString(): string {
+    return renderRunTable(this.record);
+  }
+}

@@ -1,0 +1,847 @@
+/**
+ * The local engine: runs a compiled workflow in this process. Event-driven (a
+ * finished node starts its ready dependents at once), parallel up to a limit, with
+ * retries, timeouts, checkpoints and the content-addressed cache. Every value crosses
+ * node boundaries as a Literal, exactly as in a remote run, so a task mutating its
+ * input can never affect another node.
+ */
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
+import {
+  isPetrelError,
+  stableStringify,
+  typeToString,
+  type Binding,
+  type BranchNode,
+  type Condition,
+  type FailureRecord,
+  type LaunchPlanSpec,
+  type Literal,
+  type LiteralMap,
+  type LiteralType,
+  type MapNode,
+  type Node,
+  type NodePhase,
+  type TaskSpec,
+  type WorkflowSpec,
+} from "../model/index.js";
+import {
+  adaptLiteral,
+  computeCacheKey,
+  type BlobAccess,
+  type ConversionContext,
+  type TypeEngine,
+} from "../types/index.js";
+import type { LocalCache } from "./cache.js";
+import { ExecutionFailedError, OutputShapeError, TaskTimeoutError } from "./errors.js";
+import type { AttemptRecord, NodeRecord, RunEvent, RunRecord } from "./records.js";
+import { Semaphore } from "./semaphore.js";
+
+/** What task code receives besides its inputs. */
+export interface TaskContext {
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly runId: string;
+  /** The node id (`clean`, `fit[3]`). */
+  readonly node: string;
+  readonly task: string;
+  /** Aborted when the attempt times out or the run is cancelled: long loops should check it. */
+  readonly signal: AbortSignal;
+  /** Records a log line on the attempt. */
+  log(...args: unknown[]): void;
+  /** Intra-task checkpoints: the previous attempt's last write is readable by the next. */
+  readonly checkpoint: {
+    read(): Promise<Uint8Array | undefined>;
+    readText(): Promise<string | undefined>;
+    write(data: Uint8Array | string): Promise<void>;
+  };
+}
+
+/** A task as the local engine runs it. */
+export interface LocalTask {
+  readonly spec: TaskSpec;
+  readonly fn: (inputs: Record<string, unknown>, ctx: TaskContext) => unknown;
+  /** How each DataFrame input is handed over. */
+  readonly inputFormats: Record<string, "danfo" | "arrow">;
+}
+
+/** Looks up what nodes refer to. */
+export interface LocalEntities {
+  task(name: string): LocalTask | undefined;
+  workflow(name: string): WorkflowSpec | undefined;
+  launchPlan(name: string): LaunchPlanSpec | undefined;
+}
+
+/** Fully resolved settings of one run. */
+export interface LocalEnvironment {
+  entities: LocalEntities;
+  engine: TypeEngine;
+  blobs: BlobAccess;
+  /** Absent when caching is off for the run. */
+  cache?: LocalCache;
+  overwriteCache: boolean;
+  maxParallelism: number;
+  retryBackoffMs: number;
+  maxRetryBackoffMs: number;
+  systemRetries: number;
+  onEvent?: (event: RunEvent) => void;
+  signal?: AbortSignal;
+}
+
+const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** Runs a workflow; resolves with the record, or rejects with ExecutionFailedError carrying it. */
+export async function executeWorkflow(
+  spec: WorkflowSpec,
+  inputs: LiteralMap,
+  env: LocalEnvironment,
+  runId: string = randomUUID(),
+): Promise<RunRecord> {
+  const shared: Shared = { env, runId, slots: new Semaphore(env.maxParallelism) };
+  const execution = new WorkflowExecution(spec, inputs, shared, "");
+  try {
+    await execution.run();
+  } catch (e) {
+    const failure = execution.record.error ?? toFailure(e, "system");
+    throw new ExecutionFailedError(
+      `workflow ${spec.name} failed${execution.failedNode ? ` at node ${execution.failedNode}` : ""}: ${failure.message}`,
+      execution.failedNode,
+      failure,
+      execution.record,
+      e,
+    );
+  }
+  return execution.record;
+}
+
+interface Shared {
+  env: LocalEnvironment;
+  runId: string;
+  /** Task attempts take a slot; container nodes (subworkflows, branches, maps) do not, so they cannot deadlock. */
+  slots: Semaphore;
+}
+
+interface NodeState {
+  node: Node;
+  record: NodeRecord;
+  waitingOn: number;
+  dependents: NodeState[];
+}
+
+class WorkflowExecution implements Scope {
+  readonly record: RunRecord;
+  failedNode: string | undefined;
+  private readonly states = new Map<string, NodeState>();
+  private remaining = 0;
+  private resolveDone!: () => void;
+  private rejectDone!: (e: unknown) => void;
+  private failed = false;
+  private firstError: unknown;
+
+  constructor(
+    readonly spec: WorkflowSpec,
+    readonly inputs: LiteralMap,
+    readonly shared: Shared,
+    readonly prefix: string,
+  ) {
+    this.record = {
+      id: shared.runId,
+      workflow: spec.name,
+      phase: "RUNNING",
+      startedAt: now(),
+      inputs,
+      nodes: {},
+    };
+    for (const node of spec.nodes) {
+      const record = newNodeRecord(node);
+      this.record.nodes[node.id] = record;
+      this.states.set(node.id, { node, record, waitingOn: node.upstream.length, dependents: [] });
+    }
+    for (const state of this.states.values()) {
+      for (const up of state.node.upstream) this.states.get(up)!.dependents.push(state);
+    }
+  }
+
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.remaining = this.states.size;
+    if (this.remaining === 0) this.finish();
+    else for (const state of this.states.values()) if (state.waitingOn === 0) this.launch(state);
+    return done;
+  }
+
+  private launch(state: NodeState): void {
+    state.record.phase = "RUNNING";
+    state.record.startedAt = now();
+    this.shared.env.onEvent?.({ type: "node-started", run: this.shared.runId, node: state.record });
+    executeNode(state.node, state.record, this, this.shared, this.prefix).then(
+      () => this.settled(state, undefined),
+      (e: unknown) => this.settled(state, e),
+    );
+  }
+
+  private settled(state: NodeState, error: unknown): void {
+    const r = state.record;
+    r.endedAt = now();
+    r.durationMs = r.endedAt - (r.startedAt ?? r.endedAt);
+    if (error === undefined) r.phase = "SUCCEEDED";
+    else {
+      if (r.phase === "RUNNING") r.phase = "FAILED";
+      r.error ??= toFailure(error, "system");
+    }
+    this.shared.env.onEvent?.({ type: "node-finished", run: this.shared.runId, node: r });
+    this.remaining--;
+    if (error !== undefined) {
+      if (!this.failed) {
+        this.failed = true;
+        this.firstError = error;
+        this.failedNode = state.node.id;
+        this.record.error = r.error;
+      }
+      this.skipDownstream(state);
+      if (this.spec.failurePolicy === "fail_immediately") {
+        this.abortPending();
+        this.finish();
+        return;
+      }
+    } else if (!this.failed || this.spec.failurePolicy !== "fail_immediately") {
+      for (const dep of state.dependents) {
+        if (--dep.waitingOn === 0 && dep.record.phase === "UNDEFINED") this.launch(dep);
+      }
+    }
+    if (this.remaining === 0) this.finish();
+  }
+
+  private skipDownstream(state: NodeState): void {
+    for (const dep of state.dependents) {
+      if (dep.record.phase === "UNDEFINED") {
+        dep.record.phase = "SKIPPED";
+        this.remaining--;
+        this.skipDownstream(dep);
+      }
+    }
+  }
+
+  private abortPending(): void {
+    for (const s of this.states.values()) {
+      if (s.record.phase === "UNDEFINED") s.record.phase = "SKIPPED";
+    }
+  }
+
+  private finish(): void {
+    if (this.record.endedAt !== undefined) return;
+    this.record.endedAt = now();
+    this.record.durationMs = this.record.endedAt - this.record.startedAt;
+    if (this.failed) {
+      this.record.phase = "FAILED";
+      this.rejectDone(this.firstError);
+      return;
+    }
+    try {
+      const outputs: LiteralMap = {};
+      for (const [name, binding] of Object.entries(this.spec.outputs)) {
+        outputs[name] = adaptLiteral(
+          this.resolveBinding(binding),
+          this.bindingType(binding) ?? this.spec.interface.outputs[name]!.type,
+          this.spec.interface.outputs[name]!.type,
+        );
+      }
+      this.record.outputs = outputs;
+      this.record.phase = "SUCCEEDED";
+      this.resolveDone();
+    } catch (e) {
+      this.record.phase = "FAILED";
+      this.rejectDone(e);
+    }
+  }
+
+  bindingType(binding: Binding): LiteralType | undefined {
+    if (binding.kind === "input") return this.spec.interface.inputs[binding.name]?.type;
+    if (binding.kind === "output") return this.states.get(binding.node)?.node.outputs[binding.output];
+    return undefined;
+  }
+
+  resolve(binding: Binding): Literal {
+    return this.resolveBinding(binding);
+  }
+
+  resolveBinding(binding: Binding): Literal {
+    switch (binding.kind) {
+      case "input": {
+        const lit = this.inputs[binding.name];
+        if (!lit) throw new OutputShapeError(`workflow ${this.spec.name}`, `input ${binding.name} has no value`);
+        return lit;
+      }
+      case "output": {
+        const lit = this.states.get(binding.node)?.record.outputs?.[binding.output];
+        if (!lit) {
+          throw new OutputShapeError(`workflow ${this.spec.name}`, `node ${binding.node} has no output ${binding.output}`);
+        }
+        return lit;
+      }
+      case "literal":
+        return binding.literal;
+      case "list":
+        return { kind: "list", items: binding.items.map((b) => this.resolveBinding(b)) };
+      case "map":
+        return {
+          kind: "map",
+          entries: Object.fromEntries(Object.entries(binding.entries).map(([k, b]) => [k, this.resolveBinding(b)])),
+        };
+    }
+  }
+
+  typeOf(binding: Binding): LiteralType | undefined {
+    return this.bindingType(binding);
+  }
+}
+
+function newNodeRecord(node: Node): NodeRecord {
+  return {
+    id: node.id,
+    name: node.kind === "branch" ? node.metadata.name : node.target.name,
+    kind: node.kind,
+    phase: "UNDEFINED",
+    attempts: [],
+    cache: { status: "DISABLED" },
+  };
+}
+
+/** How a node reads its bindings: the enclosing workflow's inputs and node outputs. */
+interface Scope {
+  resolve(binding: Binding): Literal;
+  /** The declared type a binding produces, when it refers to an input or an output. */
+  typeOf(binding: Binding): LiteralType | undefined;
+}
+
+/** Resolves a node's inputs, adapting each literal to the declared input type (unions, optionals, json). */
+function resolveInputs(node: Node, declared: Record<string, LiteralType>, scope: Scope): LiteralMap {
+  const out: LiteralMap = {};
+  for (const [name, binding] of Object.entries(node.inputs)) {
+    const to = declared[name];
+    out[name] = to ? resolveAdapted(binding, to, scope) : scope.resolve(binding);
+  }
+  return out;
+}
+
+function resolveAdapted(binding: Binding, to: LiteralType, scope: Scope): Literal {
+  switch (binding.kind) {
+    case "input":
+    case "output":
+      return adaptLiteral(scope.resolve(binding), scope.typeOf(binding) ?? to, to);
+    case "list":
+      return to.kind === "list"
+        ? { kind: "list", items: binding.items.map((b) => resolveAdapted(b, to.items, scope)) }
+        : scope.resolve(binding);
+    case "map": {
+      if (to.kind !== "map" && to.kind !== "struct") return scope.resolve(binding);
+      const entries: Record<string, Literal> = {};
+      for (const [k, b] of Object.entries(binding.entries)) {
+        const t = to.kind === "map" ? to.values : to.fields[k];
+        entries[k] = t ? resolveAdapted(b, t, scope) : scope.resolve(b);
+      }
+      return { kind: "map", entries };
+    }
+    case "literal":
+      return binding.literal;
+  }
+}
+
+async function executeNode(node: Node, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<void> {
+  const entities = shared.env.entities;
+  switch (node.kind) {
+    case "task": {
+      const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
+      record.inputs = resolveInputs(node, declaredTypes(task.spec.interface.inputs), scope);
+      record.outputs = await runTask(task, node, record, record.inputs, shared, prefix + node.id);
+      return;
+    }
+    case "workflow": {
+      const sub = mustFind(entities.workflow(node.target.name), "workflow", node.target.name, node.id);
+      record.inputs = resolveInputs(node, declaredTypes(sub.interface.inputs), scope);
+      record.outputs = await runSubworkflow(sub, record.inputs, record, shared, `${prefix}${node.id}.`);
+      return;
+    }
+    case "launch_plan": {
+      const lp = mustFind(entities.launchPlan(node.target.name), "launch plan", node.target.name, node.id);
+      const wf = mustFind(entities.workflow(lp.workflow.name), "workflow", lp.workflow.name, node.id);
+      const given = resolveInputs(node, declaredTypes(wf.interface.inputs), scope);
+      record.inputs = { ...lp.defaultInputs, ...given, ...lp.fixedInputs };
+      record.outputs = await runSubworkflow(wf, withDefaults(wf, record.inputs), record, shared, `${prefix}${node.id}.`);
+      return;
+    }
+    case "map":
+      record.inputs = resolveInputs(node, mapInputTypes(node, entities), scope);
+      record.outputs = await runMap(node, record, shared, prefix);
+      return;
+    case "branch":
+      record.outputs = await runBranch(node, record, scope, shared, prefix);
+      return;
+  }
+}
+
+function declaredTypes(vars: Record<string, { type: LiteralType }>): Record<string, LiteralType> {
+  const out: Record<string, LiteralType> = {};
+  for (const k in vars) out[k] = vars[k]!.type;
+  return out;
+}
+
+function mapInputTypes(node: MapNode, entities: LocalEntities): Record<string, LiteralType> {
+  const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
+  const out = declaredTypes(task.spec.interface.inputs);
+  for (const m of node.mapped) if (out[m]) out[m] = { kind: "list", items: out[m] };
+  return out;
+}
+
+function withDefaults(wf: WorkflowSpec, inputs: LiteralMap): LiteralMap {
+  const out = { ...inputs };
+  for (const [k, v] of Object.entries(wf.interface.inputs)) {
+    if (!(k in out)) {
+      if (v.default) out[k] = v.default;
+      else if (v.type.kind === "optional") out[k] = { kind: "none" };
+    }
+  }
+  return out;
+}
+
+function mustFind<T>(value: T | undefined, what: string, name: string, node: string): T {
+  if (value === undefined) {
+    throw new OutputShapeError(`node ${node}`, `${what} ${name} is not known to this run`);
+  }
+  return value;
+}
+
+async function runSubworkflow(
+  spec: WorkflowSpec,
+  inputs: LiteralMap,
+  record: NodeRecord,
+  shared: Shared,
+  prefix: string,
+): Promise<LiteralMap> {
+  const sub = new WorkflowExecution(spec, inputs, shared, prefix);
+  record.run = sub.record;
+  try {
+    await sub.run();
+  } catch (e) {
+    record.error = sub.record.error ?? toFailure(e, "system");
+    throw e;
+  }
+  return sub.record.outputs!;
+}
+
+async function runMap(node: MapNode, record: NodeRecord, shared: Shared, prefix: string): Promise<LiteralMap> {
+  const task = mustFind(shared.env.entities.task(node.target.name), "task", node.target.name, node.id);
+  const inputs = record.inputs!;
+  let count: number | undefined;
+  for (const m of node.mapped) {
+    const lit = inputs[m];
+    if (lit?.kind !== "list") throw new OutputShapeError(`map node ${node.id}`, `mapped input ${m} is not a list`);
+    if (count !== undefined && lit.items.length !== count) {
+      throw new OutputShapeError(
+        `map node ${node.id}`,
+        `mapped inputs have different lengths (${node.mapped.map((n) => `${n}: ${(inputs[n] as { items: unknown[] }).items.length}`).join(", ")})`,
+      );
+    }
+    count = lit.items.length;
+  }
+  const n = count ?? 0;
+  const limit = new Semaphore(node.concurrency > 0 ? node.concurrency : Number.MAX_SAFE_INTEGER);
+  const children: NodeRecord[] = [];
+  record.children = children;
+  const results = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const child: NodeRecord = { ...newNodeRecord(node), id: `${node.id}[${i}]`, kind: "task" };
+      children.push(child);
+      const childInputs: LiteralMap = {};
+      for (const [k, v] of Object.entries(inputs)) {
+        childInputs[k] = node.mapped.includes(k) ? (v as { items: Literal[] }).items[i]! : v;
+      }
+      child.inputs = childInputs;
+      await limit.acquire();
+      child.phase = "RUNNING";
+      child.startedAt = now();
+      try {
+        child.outputs = await runTask(task, node, child, childInputs, shared, `${prefix}${node.id}[${i}]`);
+        child.phase = "SUCCEEDED";
+        return child.outputs;
+      } catch (e) {
+        if (child.phase === "RUNNING") child.phase = "FAILED";
+        child.error ??= toFailure(e, "system");
+        return undefined;
+      } finally {
+        child.endedAt = now();
+        child.durationMs = child.endedAt - child.startedAt;
+        limit.release();
+      }
+    }),
+  );
+  children.sort((a, b) => indexOf(a.id) - indexOf(b.id));
+  const succeeded = results.filter((r) => r !== undefined).length;
+  if (n > 0 && succeeded / n < node.minSuccessRatio) {
+    const firstFailure = children.find((c) => c.error)?.error;
+    record.error = {
+      kind: firstFailure?.kind ?? "user",
+      code: "MAP_MIN_SUCCESS_RATIO",
+      message: `map node ${node.id}: ${succeeded} of ${n} instances succeeded, below the minimum success ratio ${node.minSuccessRatio}${firstFailure ? `; first failure: ${firstFailure.message}` : ""}`,
+      retryable: false,
+      ...(firstFailure?.stack ? { stack: firstFailure.stack } : {}),
+    };
+    throw new OutputShapeError(`map node ${node.id}`, record.error.message);
+  }
+  const outputs: LiteralMap = {};
+  for (const name of Object.keys(task.spec.interface.outputs)) {
+    outputs[name] = {
+      kind: "list",
+      items: results.map((r) => (r ? r[name]! : ({ kind: "none" } as Literal))),
+    };
+  }
+  return outputs;
+}
+
+function indexOf(id: string): number {
+  return Number(/\[(\d+)\]$/.exec(id)?.[1] ?? 0);
+}
+
+async function runBranch(node: BranchNode, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<LiteralMap> {
+  let chosen: Node | undefined;
+  for (const c of node.cases) {
+    if (evaluate(c.condition, scope)) {
+      chosen = c.node;
+      break;
+    }
+  }
+  if (!chosen) {
+    if ("error" in node.otherwise) {
+      record.error = { kind: "user", code: "BRANCH_NO_MATCH", message: node.otherwise.error, retryable: false };
+      throw new OutputShapeError(`branch ${node.id}`, node.otherwise.error);
+    }
+    chosen = node.otherwise.node;
+  }
+  const child = newNodeRecord(chosen);
+  record.children = [child];
+  child.phase = "RUNNING";
+  child.startedAt = now();
+  try {
+    await executeNode(chosen, child, scope, shared, prefix);
+    child.phase = "SUCCEEDED";
+  } catch (e) {
+    if (child.phase === "RUNNING") child.phase = "FAILED";
+    child.error ??= toFailure(e, "system");
+    record.error = child.error;
+    throw e;
+  } finally {
+    child.endedAt = now();
+    child.durationMs = child.endedAt - child.startedAt;
+  }
+  return child.outputs ?? {};
+}
+
+function evaluate(condition: Condition, scope: Scope): boolean {
+  const resolve = (b: Binding) => scope.resolve(b);
+  switch (condition.kind) {
+    case "and":
+      return condition.conditions.every((c) => evaluate(c, scope));
+    case "or":
+      return condition.conditions.some((c) => evaluate(c, scope));
+    case "not":
+      return !evaluate(condition.condition, scope);
+    case "truthy": {
+      const v = comparable(resolve(condition.value));
+      return v !== null && v !== false && v !== 0 && v !== "";
+    }
+    case "compare": {
+      const a = comparable(resolve(condition.left));
+      const b = comparable(resolve(condition.right));
+      switch (condition.op) {
+        case "eq":
+          return stableStringify(a) === stableStringify(b);
+        case "ne":
+          return stableStringify(a) !== stableStringify(b);
+        case "gt":
+          return a !== null && b !== null && a > b;
+        case "gte":
+          return a !== null && b !== null && a >= b;
+        case "lt":
+          return a !== null && b !== null && a < b;
+        case "lte":
+          return a !== null && b !== null && a <= b;
+      }
+    }
+  }
+}
+
+/** A literal as a comparable JS value: numbers, strings, booleans, or JSON for the rest. */
+function comparable(lit: Literal): number | string | boolean | null | object {
+  switch (lit.kind) {
+    case "int":
+      return Number(lit.value);
+    case "float":
+      return typeof lit.value === "number" ? lit.value : Number(lit.value);
+    case "string":
+    case "bool":
+      return lit.value;
+    case "datetime":
+      return Date.parse(lit.value);
+    case "duration":
+      return lit.value;
+    case "none":
+      return null;
+    case "union":
+      return comparable(lit.value);
+    case "json":
+      return (lit.value ?? null) as object;
+    default:
+      return lit;
+  }
+}
+
+async function runTask(
+  task: LocalTask,
+  node: Node,
+  record: NodeRecord,
+  inputs: LiteralMap,
+  shared: Shared,
+  nodePath: string,
+): Promise<LiteralMap> {
+  const { env } = shared;
+  const spec = task.spec;
+  const useCache = env.cache !== undefined && spec.cache.enabled;
+  let key: ReturnType<typeof computeCacheKey> | undefined;
+  if (useCache) {
+    key = computeCacheKey(spec, inputs);
+    record.cache = { status: "MISS", key: key.key };
+    if (env.overwriteCache) {
+      record.cache.reason = "overwriteCache was requested for this run";
+    } else {
+      const found = await env.cache!.lookup(key, env.blobs);
+      if (found.status === "HIT") {
+        record.cache = { status: "HIT", key: key.key };
+        return found.entry!.outputs;
+      }
+      record.cache.reason = found.reason!;
+    }
+  } else {
+    record.cache = {
+      status: "DISABLED",
+      reason: env.cache === undefined ? "caching is off for this run" : `task ${spec.name} is not cacheable (cache: false)`,
+    };
+  }
+  const retries = node.metadata.retries ?? spec.retries;
+  const timeoutMs = node.metadata.timeoutMs ?? spec.timeoutMs;
+  const maxAttempts = retries + 1;
+  let userFailures = 0;
+  let systemFailures = 0;
+  const checkpoint: { ref?: import("../model/index.js").BlobRef } = {};
+  for (let attemptNo = 1; ; attemptNo++) {
+    const attempt: AttemptRecord = { attempt: attemptNo, phase: "RUNNING", startedAt: now(), logs: [] };
+    record.attempts.push(attempt);
+    const wait = shared.slots.acquire();
+    if (wait) await wait;
+    let outputs: LiteralMap | undefined;
+    let failure: FailureRecord | undefined;
+    let phase: NodePhase = "SUCCEEDED";
+    let thrown: unknown;
+    try {
+      outputs = await runAttempt(task, inputs, attempt, maxAttempts, timeoutMs, checkpoint, shared, nodePath);
+    } catch (e) {
+      thrown = e;
+      phase = isPetrelError(e) && e.code === "TASK_TIMEOUT" ? "TIMED_OUT" : "FAILED";
+      failure = toFailure(e, (e as { petrelSystem?: boolean }).petrelSystem ? "system" : "user");
+    } finally {
+      shared.slots.release();
+    }
+    attempt.endedAt = now();
+    attempt.durationMs = attempt.endedAt - attempt.startedAt;
+    attempt.phase = phase;
+    if (outputs) {
+      if (key) {
+        await env.cache!.store(key, {
+          parts: key.parts,
+          outputs,
+          createdAt: new Date().toISOString(),
+          producedBy: { run: shared.runId, node: nodePath },
+        });
+        record.cache.status = "POPULATED";
+      }
+      return outputs;
+    }
+    attempt.error = failure!;
+    if (failure!.kind === "user") userFailures++;
+    else systemFailures++;
+    const budgetLeft = failure!.kind === "user" ? userFailures <= retries : systemFailures <= env.systemRetries;
+    if (!failure!.retryable || !budgetLeft || env.signal?.aborted) {
+      record.phase = phase;
+      record.error = {
+        ...failure!,
+        message:
+          attemptNo > 1 ? `${failure!.message} (after ${attemptNo} attempts)` : failure!.message,
+      };
+      throw thrown;
+    }
+    const backoff = Math.min(env.retryBackoffMs * 2 ** (attemptNo - 1), env.maxRetryBackoffMs);
+    env.onEvent?.({ type: "attempt-failed", run: shared.runId, node: record, attempt, retryInMs: backoff });
+    if (backoff > 0) await sleep(backoff);
+  }
+}
+
+async function runAttempt(
+  task: LocalTask,
+  inputs: LiteralMap,
+  attempt: AttemptRecord,
+  maxAttempts: number,
+  timeoutMs: number | undefined,
+  checkpoint: { ref?: import("../model/index.js").BlobRef },
+  shared: Shared,
+  nodePath: string,
+): Promise<LiteralMap> {
+  const { env } = shared;
+  const spec = task.spec;
+  // Fresh values per attempt: a task that mutates its input sees pristine data on retry.
+  let values: Record<string, unknown>;
+  try {
+    values = {};
+    for (const name in spec.interface.inputs) {
+      const lit = inputs[name];
+      const declared = spec.interface.inputs[name]!;
+      const ctx: ConversionContext = {
+        blobs: env.blobs,
+        where: `input ${name} of node ${nodePath}`,
+        ...(task.inputFormats[name] ? { dataframe: task.inputFormats[name] } : {}),
+      };
+      values[name] = lit === undefined ? undefined : env.engine.toValue(lit, declared.type, ctx);
+    }
+  } catch (e) {
+    markSystem(e);
+    throw e;
+  }
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(env.signal?.reason);
+  env.signal?.addEventListener("abort", onAbort, { once: true });
+  const ctx: TaskContext = {
+    attempt: attempt.attempt,
+    maxAttempts,
+    runId: shared.runId,
+    node: nodePath,
+    task: spec.name,
+    signal: controller.signal,
+    log: (...args) => {
+      attempt.logs.push(args.map((a) => (typeof a === "string" ? a : safeInspect(a))).join(" "));
+    },
+    checkpoint: {
+      read: () => Promise.resolve(checkpoint.ref ? env.blobs.get(checkpoint.ref) : undefined),
+      readText: () => Promise.resolve(checkpoint.ref ? new TextDecoder().decode(env.blobs.get(checkpoint.ref)) : undefined),
+      write: (data) => {
+        const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+        checkpoint.ref = env.blobs.put(bytes, "file", "checkpoint");
+        return Promise.resolve();
+      },
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const call = Promise.resolve().then(() => task.fn(values, ctx));
+    const result = timeoutMs
+      ? await Promise.race([
+          call,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              const err = new TaskTimeoutError(nodePath, timeoutMs, attempt.attempt);
+              controller.abort(err);
+              reject(err);
+            }, timeoutMs);
+          }),
+        ])
+      : await call;
+    return convertOutputs(result, spec, env, nodePath);
+  } finally {
+    if (timer) clearTimeout(timer);
+    env.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function convertOutputs(result: unknown, spec: TaskSpec, env: LocalEnvironment, nodePath: string): LiteralMap {
+  const declared = spec.interface.outputs;
+  const names = Object.keys(declared);
+  const where = `task ${spec.name} (node ${nodePath})`;
+  if (result === undefined || result === null) {
+    if (names.length === 0) return {};
+    throw nonRetryable(new OutputShapeError(where, `returned ${String(result)}; expected an object with outputs {${names.join(", ")}}`));
+  }
+  if (typeof result !== "object" || Array.isArray(result)) {
+    throw nonRetryable(
+      new OutputShapeError(where, `returned ${describe(result)}; expected an object with outputs {${names.join(", ")}}`),
+    );
+  }
+  const obj = result as Record<string, unknown>;
+  const extra = Object.keys(obj).filter((k) => !(k in declared));
+  if (extra.length > 0) {
+    throw nonRetryable(
+      new OutputShapeError(where, `returned unknown output${extra.length > 1 ? "s" : ""} ${extra.join(", ")}; declared outputs are {${names.join(", ")}}`),
+    );
+  }
+  const out: LiteralMap = {};
+  for (const name of names) {
+    const type = declared[name]!.type;
+    if (!(name in obj) && type.kind !== "optional") {
+      throw nonRetryable(new OutputShapeError(where, `did not return output ${name} (${typeToString(type)})`));
+    }
+    try {
+      out[name] = env.engine.toLiteral(obj[name], type, { blobs: env.blobs, where: `output ${name} of ${where}` });
+    } catch (e) {
+      throw nonRetryable(e);
+    }
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  return Array.isArray(v) ? "an array" : `a ${typeof v} (${String(v).slice(0, 40)})`;
+}
+
+function nonRetryable<E>(e: E): E {
+  if (typeof e === "object" && e !== null) (e as { petrelRetryable?: boolean }).petrelRetryable = false;
+  return e;
+}
+
+function markSystem(e: unknown): void {
+  if (typeof e === "object" && e !== null) (e as { petrelSystem?: boolean }).petrelSystem = true;
+}
+
+/** Turns whatever was thrown into a failure record, keeping the user's stack without Petrel's frames. */
+export function toFailure(e: unknown, kind: FailureRecord["kind"]): FailureRecord {
+  const err = e instanceof Error || (typeof e === "object" && e !== null && "message" in e) ? (e as Error) : undefined;
+  const message = err ? err.message : `non-Error thrown: ${safeInspect(e)}`;
+  const code = isPetrelError(e) ? e.code : kind === "user" ? "USER_ERROR" : "SYSTEM_ERROR";
+  const explicit = (e as { petrelRetryable?: boolean } | undefined)?.petrelRetryable;
+  const retryable = explicit ?? !(isPetrelError(e) && e.code === "NON_RETRYABLE");
+  const stack = err?.stack ? trimStack(err.stack) : undefined;
+  return { kind, code, message, retryable, ...(stack ? { stack } : {}) };
+}
+
+function trimStack(stack: string): string {
+  return stack
+    .split("\n")
+    .filter((line) => !line.includes(OWN_DIR) && !line.includes("node:internal"))
+    .join("\n");
+}
+
+function safeInspect(v: unknown): string {
+  try {
+    return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
