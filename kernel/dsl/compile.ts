@@ -154,27 +154,39 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
   checkAcyclic(spec);
 }
 
-/** Throws WORKFLOW_CYCLE naming the cycle, e.g. `a -> b -> a`. */
+/**
+ * Throws WORKFLOW_CYCLE naming the cycle, e.g. `a -> b -> a` (a runs after b runs
+ * after a). Iterative, so a 10,000-node chain cannot overflow the stack.
+ */
 function checkAcyclic(spec: WorkflowSpec): void {
   const byId = new Map(spec.nodes.map((n) => [n.id, n]));
-  const state = new Map<string, 1 | 2>(); // 1: on the stack, 2: done
-  const stack: string[] = [];
-  const visit = (id: string): void => {
-    const s = state.get(id);
-    if (s === 2) return;
-    if (s === 1) {
-      const cycle = [...stack.slice(stack.indexOf(id)), id];
-      throw new WorkflowCompileError(
-        COMPILE_ERRORS.CYCLE,
-        `workflow ${spec.name} has a cycle: ${cycle.join(" -> ")}`,
-        { workflow: spec.name, node: id },
-      );
+  const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
+  for (const root of spec.nodes) {
+    if (state.has(root.id)) continue;
+    const path: string[] = [];
+    const iters: Iterator<string>[] = [];
+    const enter = (id: string) => {
+      state.set(id, 1);
+      path.push(id);
+      iters.push((byId.get(id)?.upstream ?? [])[Symbol.iterator]());
+    };
+    enter(root.id);
+    while (iters.length > 0) {
+      const next = iters[iters.length - 1]!.next();
+      if (next.done) {
+        state.set(path.pop()!, 2);
+        iters.pop();
+        continue;
+      }
+      const s = state.get(next.value);
+      if (s === 1) {
+        const cycle = [...path.slice(path.indexOf(next.value)), next.value];
+        throw new WorkflowCompileError(COMPILE_ERRORS.CYCLE, `workflow ${spec.name} has a cycle: ${cycle.join(" -> ")}`, {
+          workflow: spec.name,
+          node: next.value,
+        });
+      }
+      if (s === undefined) enter(next.value);
     }
-    state.set(id, 1);
-    stack.push(id);
-    for (const up of byId.get(id)?.upstream ?? []) visit(up);
-    stack.pop();
-    state.set(id, 2);
-  };
-  for (const n of spec.nodes) visit(n.id);
+  }
 }

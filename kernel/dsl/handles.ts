@@ -60,27 +60,52 @@ export type NodeOutputs<O> = { readonly [K in keyof O]: Handle<O[K]> } & NodeRef
 /** Output names that would collide with handle members. */
 export const RESERVED_OUTPUT_NAMES = ["after"] as const;
 
+type ToOperand = (v: unknown, type: LiteralType) => { binding: Binding; upstream: string[] };
+
+/** Handles share their methods through a prototype: a 10,000-node build allocates one object per output. */
+class HandleImpl {
+  readonly [HANDLE]: HandleData;
+  constructor(
+    data: HandleData,
+    private readonly toOperand: ToOperand,
+  ) {
+    this[HANDLE] = data;
+  }
+  private compare(op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte", other: unknown): ConditionExpr {
+    const data = this[HANDLE];
+    const right = this.toOperand(other, data.type);
+    return makeCondition({ kind: "compare", op, left: data.binding, right: right.binding }, [
+      ...(data.node ? [data.node] : []),
+      ...right.upstream,
+    ]);
+  }
+  eq(other: unknown) {
+    return this.compare("eq", other);
+  }
+  ne(other: unknown) {
+    return this.compare("ne", other);
+  }
+  gt(other: unknown) {
+    return this.compare("gt", other);
+  }
+  gte(other: unknown) {
+    return this.compare("gte", other);
+  }
+  lt(other: unknown) {
+    return this.compare("lt", other);
+  }
+  lte(other: unknown) {
+    return this.compare("lte", other);
+  }
+  isTrue(): ConditionExpr {
+    const data = this[HANDLE];
+    return makeCondition({ kind: "truthy", value: data.binding }, data.node ? [data.node] : []);
+  }
+}
+
 /** Creates a handle; the literal type is checked again whenever it is bound. */
-export function makeHandle<T>(data: HandleData, toOperand: (v: unknown, type: LiteralType) => { binding: Binding; upstream: string[] }): Handle<T> {
-  const compare =
-    (op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte") =>
-    (other: unknown): ConditionExpr => {
-      const right = toOperand(other, data.type);
-      return makeCondition(
-        { kind: "compare", op, left: data.binding, right: right.binding },
-        [...(data.node ? [data.node] : []), ...right.upstream],
-      );
-    };
-  return {
-    [HANDLE]: data,
-    eq: compare("eq"),
-    ne: compare("ne"),
-    gt: compare("gt"),
-    gte: compare("gte"),
-    lt: compare("lt"),
-    lte: compare("lte"),
-    isTrue: () => makeCondition({ kind: "truthy", value: data.binding }, data.node ? [data.node] : []),
-  };
+export function makeHandle<T>(data: HandleData, toOperand: ToOperand): Handle<T> {
+  return new HandleImpl(data, toOperand) as unknown as Handle<T>;
 }
 
 /** Wraps a model condition. */

@@ -13,6 +13,7 @@ import {
   stableStringify,
   typeToString,
   type Binding,
+  type BlobRef,
   type BranchNode,
   type Condition,
   type FailureRecord,
@@ -218,12 +219,13 @@ class WorkflowExecution implements Scope {
   }
 
   private skipDownstream(state: NodeState): void {
-    for (const dep of state.dependents) {
-      if (dep.record.phase === "UNDEFINED") {
-        dep.record.phase = "SKIPPED";
-        this.remaining--;
-        this.skipDownstream(dep);
-      }
+    const stack = [...state.dependents];
+    while (stack.length > 0) {
+      const dep = stack.pop()!;
+      if (dep.record.phase !== "UNDEFINED") continue;
+      dep.record.phase = "SKIPPED";
+      this.remaining--;
+      stack.push(...dep.dependents);
     }
   }
 
@@ -636,7 +638,7 @@ async function runTask(
   const maxAttempts = retries + 1;
   let userFailures = 0;
   let systemFailures = 0;
-  const checkpoint: { ref?: import("../model/index.js").BlobRef } = {};
+  const checkpoint: { ref?: BlobRef } = {};
   for (let attemptNo = 1; ; attemptNo++) {
     const attempt: AttemptRecord = { attempt: attemptNo, phase: "RUNNING", startedAt: now(), logs: [] };
     record.attempts.push(attempt);
@@ -695,7 +697,7 @@ async function runAttempt(
   attempt: AttemptRecord,
   maxAttempts: number,
   timeoutMs: number | undefined,
-  checkpoint: { ref?: import("../model/index.js").BlobRef },
+  checkpoint: { ref?: BlobRef },
   shared: Shared,
   nodePath: string,
 ): Promise<LiteralMap> {
@@ -719,29 +721,7 @@ async function runAttempt(
     markSystem(e);
     throw e;
   }
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(env.signal?.reason);
-  env.signal?.addEventListener("abort", onAbort, { once: true });
-  const ctx: TaskContext = {
-    attempt: attempt.attempt,
-    maxAttempts,
-    runId: shared.runId,
-    node: nodePath,
-    task: spec.name,
-    signal: controller.signal,
-    log: (...args) => {
-      attempt.logs.push(args.map((a) => (typeof a === "string" ? a : safeInspect(a))).join(" "));
-    },
-    checkpoint: {
-      read: () => Promise.resolve(checkpoint.ref ? env.blobs.get(checkpoint.ref) : undefined),
-      readText: () => Promise.resolve(checkpoint.ref ? new TextDecoder().decode(env.blobs.get(checkpoint.ref)) : undefined),
-      write: (data) => {
-        const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-        checkpoint.ref = env.blobs.put(bytes, "file", "checkpoint");
-        return Promise.resolve();
-      },
-    },
-  };
+  const ctx = new AttemptContext(attempt, maxAttempts, shared.runId, nodePath, spec.name, env, checkpoint);
   let timer: NodeJS.Timeout | undefined;
   try {
     const call = Promise.resolve().then(() => task.fn(values, ctx));
@@ -751,7 +731,7 @@ async function runAttempt(
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => {
               const err = new TaskTimeoutError(nodePath, timeoutMs, attempt.attempt);
-              controller.abort(err);
+              ctx.abort(err);
               reject(err);
             }, timeoutMs);
           }),
@@ -760,7 +740,72 @@ async function runAttempt(
     return convertOutputs(result, spec, env, nodePath);
   } finally {
     if (timer) clearTimeout(timer);
-    env.signal?.removeEventListener("abort", onAbort);
+    ctx.dispose();
+  }
+}
+
+/**
+ * The context of one attempt. A class, with the AbortController created only when
+ * task code asks for `signal`: allocating one per attempt costs more than a trivial task.
+ */
+class AttemptContext implements TaskContext {
+  private controller: AbortController | undefined;
+  private abortedWith: { reason: unknown } | undefined;
+  private onRunAbort: (() => void) | undefined;
+  readonly attempt: number;
+
+  constructor(
+    private readonly record: AttemptRecord,
+    readonly maxAttempts: number,
+    readonly runId: string,
+    readonly node: string,
+    readonly task: string,
+    private readonly env: LocalEnvironment,
+    private readonly checkpointRef: { ref?: BlobRef },
+  ) {
+    this.attempt = record.attempt;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.abortedWith) controller.abort(this.abortedWith.reason);
+      const runSignal = this.env.signal;
+      if (runSignal) {
+        if (runSignal.aborted) controller.abort(runSignal.reason);
+        this.onRunAbort = () => controller.abort(runSignal.reason);
+        runSignal.addEventListener("abort", this.onRunAbort, { once: true });
+      }
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+  }
+
+  dispose(): void {
+    if (this.onRunAbort) this.env.signal?.removeEventListener("abort", this.onRunAbort);
+  }
+
+  log(...args: unknown[]): void {
+    this.record.logs.push(args.map((a) => (typeof a === "string" ? a : safeInspect(a))).join(" "));
+  }
+
+  get checkpoint(): TaskContext["checkpoint"] {
+    const { env, checkpointRef } = this;
+    return {
+      read: () => Promise.resolve(checkpointRef.ref ? env.blobs.get(checkpointRef.ref) : undefined),
+      readText: () =>
+        Promise.resolve(checkpointRef.ref ? new TextDecoder().decode(env.blobs.get(checkpointRef.ref)) : undefined),
+      write: (data) => {
+        const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+        checkpointRef.ref = env.blobs.put(bytes, "file", "checkpoint");
+        return Promise.resolve();
+      },
+    };
   }
 }
 

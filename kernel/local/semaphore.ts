@@ -1,6 +1,8 @@
 /** A counting semaphore: the fast path takes a slot without allocating a promise. */
 export class Semaphore {
-  private readonly waiters: (() => void)[] = [];
+  // A queue with a moving head: Array#shift is O(n), which turns 10,000 waiters quadratic.
+  private waiters: (() => void)[] = [];
+  private head = 0;
   constructor(private available: number) {}
 
   /** Takes a slot now if one is free. */
@@ -20,8 +22,13 @@ export class Semaphore {
 
   /** Returns a slot, handing it straight to the longest waiter. */
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.available++;
+    if (this.head < this.waiters.length) {
+      const next = this.waiters[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+        this.waiters = this.waiters.slice(this.head);
+        this.head = 0;
+      }
+      next();
+    } else this.available++;
   }
 }

@@ -60,6 +60,9 @@ export function typeToString(type: LiteralType): string {
 
 /** Structural equality of two types (field order of structs does not matter). */
 export function typesEqual(a: LiteralType, b: LiteralType): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if ((SCALAR_KINDS as readonly string[]).includes(a.kind)) return true;
   return canonicalTypeJSON(a) === canonicalTypeJSON(b);
 }
 
