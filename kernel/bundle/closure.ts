@@ -282,8 +282,11 @@ function parseFunctionText(text: string): TS.Node {
   return t.createSourceFile("fn.ts", text, t.ScriptTarget.Latest, true, t.ScriptKind.TS);
 }
 
-/** The first stack frame outside Petrel's own DSL files: where the user defined something. */
-export function callerSite(skipDirs: readonly string[]): CallSite | undefined {
+/** Petrel's own kernel directory (sources or dist): never a user's call site. */
+const KERNEL_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** The first stack frame outside Petrel's own files (and `skipDirs`): where the user defined something. */
+export function callerSite(skipDirs: readonly string[] = []): CallSite | undefined {
   const stack = new Error().stack ?? "";
   for (const line of stack.split("\n").slice(1)) {
     const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
@@ -296,7 +299,7 @@ export function callerSite(skipDirs: readonly string[]): CallSite | undefined {
         continue;
       }
     }
-    if (file.startsWith("node:") || skipDirs.some((d) => file.startsWith(d))) continue;
+    if (file.startsWith("node:") || file.startsWith(KERNEL_DIR) || skipDirs.some((d) => file.startsWith(d))) continue;
     return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;

@@ -2,8 +2,6 @@
  * `task()`: a typed unit of work. Inside a workflow definition, calling a task
  * records a node; `task.run(inputs)` runs it on its own through the local engine.
  */
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { CacheSpec, Resources, ResourceList, TaskSpec, TypedInterface } from "../model/index.js";
 import { callerSite, codeClosure, type CallSite } from "../bundle/index.js";
 import type { LocalRunOptions, TaskContext } from "../local/index.js";
@@ -94,12 +92,11 @@ export interface Task<I extends TypeMap, O extends TypeMap> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = Task<any, any>;
 
-const DSL_DIR = dirname(fileURLToPath(import.meta.url));
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/;
 
 /** Defines a task. */
 export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<I, O>, fn: TaskFunction<I, O>): Task<I, O> {
-  const site = callerSite([DSL_DIR]);
+  const site = callerSite();
   if (typeof options !== "object" || options === null) {
     throw new WorkflowCompileError(COMPILE_ERRORS.INVALID_OPTION, "task(): the first argument must be an options object");
   }

@@ -6,8 +6,6 @@
 import type { LocalRunOptions } from "../local/index.js";
 import type { Binding, FailurePolicy, TypedInterface, WorkflowSpec } from "../model/index.js";
 import { callerSite } from "../bundle/index.js";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { validateWorkflowSpec } from "./compile.js";
 import { localEntities } from "./entities.js";
 import { COMPILE_ERRORS, WorkflowCompileError } from "./errors.js";
@@ -62,14 +60,13 @@ export interface Workflow<I extends TypeMap, O extends TypeMap> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyWorkflow = Workflow<any, any>;
 
-const DSL_DIR = dirname(fileURLToPath(import.meta.url));
 
 /** Defines a workflow. */
 export function workflow<I extends TypeMap, O extends TypeMap>(
   options: WorkflowOptions<I, O>,
   build: (inputs: InputHandles<I>) => OutputBindings<O>,
 ): Workflow<I, O> {
-  const site = callerSite([DSL_DIR]);
+  const site = callerSite();
   if (typeof options !== "object" || options === null) {
     throw new WorkflowCompileError(COMPILE_ERRORS.INVALID_OPTION, "workflow(): the first argument must be an options object");
   }

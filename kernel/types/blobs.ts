@@ -94,6 +94,7 @@ export function createFsBlobStore(dir: string, options: { memoryBytes?: number }
       remember(ref.hash, bytes);
       return bytes;
     },
-    has: (hash) => recent.has(hash) || existsSync(pathOf(hash)),
+    // Durable presence: a blob deleted from disk is gone, even if this process still holds its bytes.
+    has: (hash) => existsSync(pathOf(hash)),
   };
 }
