@@ -100,7 +100,7 @@ export async function executeWorkflow(
   env: LocalEnvironment,
   runId: string = randomUUID(),
 ): Promise<RunRecord> {
-  const shared: Shared = { env, runId, slots: new Semaphore(env.maxParallelism) };
+  const shared: Shared = { env, runId, slots: new Semaphore(env.maxParallelism), plans: new Map() };
   const execution = new WorkflowExecution(spec, inputs, shared, "");
   try {
     await execution.run();
@@ -122,6 +122,7 @@ interface Shared {
   runId: string;
   /** Task attempts take a slot; container nodes (subworkflows, branches, maps) do not, so they cannot deadlock. */
   slots: Semaphore;
+  plans: Map<LocalTask, TaskPlan>;
 }
 
 interface NodeState {
@@ -321,12 +322,30 @@ interface Scope {
   typeOf(binding: Binding): LiteralType | undefined;
 }
 
-/** Resolves a node's inputs, adapting each literal to the declared input type (unions, optionals, json). */
-function resolveInputs(node: Node, declared: Record<string, LiteralType>, scope: Scope): LiteralMap {
+/**
+ * Resolves a node's inputs, adapting each literal to the declared input type
+ * (unions, optionals, json), and fills unbound inputs with their defaults so the
+ * record and the cache key show every value the task saw.
+ */
+function resolveInputs(
+  node: Node,
+  declared: Record<string, LiteralType>,
+  scope: Scope,
+  variables?: Record<string, { type: LiteralType; default?: Literal }>,
+): LiteralMap {
   const out: LiteralMap = {};
-  for (const [name, binding] of Object.entries(node.inputs)) {
+  for (const name in node.inputs) {
+    const binding = node.inputs[name]!;
     const to = declared[name];
     out[name] = to ? resolveAdapted(binding, to, scope) : scope.resolve(binding);
+  }
+  if (variables) {
+    for (const name in variables) {
+      if (name in out) continue;
+      const v = variables[name]!;
+      if (v.default) out[name] = v.default;
+      else if (v.type.kind === "optional") out[name] = { kind: "none" };
+    }
   }
   return out;
 }
@@ -359,13 +378,13 @@ async function executeNode(node: Node, record: NodeRecord, scope: Scope, shared:
   switch (node.kind) {
     case "task": {
       const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
-      record.inputs = resolveInputs(node, declaredTypes(task.spec.interface.inputs), scope);
+      record.inputs = resolveInputs(node, planFor(task, shared).inputTypes, scope, task.spec.interface.inputs);
       record.outputs = await runTask(task, node, record, record.inputs, shared, prefix + node.id);
       return;
     }
     case "workflow": {
       const sub = mustFind(entities.workflow(node.target.name), "workflow", node.target.name, node.id);
-      record.inputs = resolveInputs(node, declaredTypes(sub.interface.inputs), scope);
+      record.inputs = resolveInputs(node, declaredTypes(sub.interface.inputs), scope, sub.interface.inputs);
       record.outputs = await runSubworkflow(sub, record.inputs, record, shared, `${prefix}${node.id}.`);
       return;
     }
@@ -378,7 +397,12 @@ async function executeNode(node: Node, record: NodeRecord, scope: Scope, shared:
       return;
     }
     case "map":
-      record.inputs = resolveInputs(node, mapInputTypes(node, entities), scope);
+      record.inputs = resolveInputs(
+        node,
+        mapInputTypes(node, entities),
+        scope,
+        mustFind(entities.task(node.target.name), "task", node.target.name, node.id).spec.interface.inputs,
+      );
       record.outputs = await runMap(node, record, shared, prefix);
       return;
     case "branch":
@@ -703,29 +727,30 @@ async function runAttempt(
 ): Promise<LiteralMap> {
   const { env } = shared;
   const spec = task.spec;
+  const plan = planFor(task, shared);
   // Fresh values per attempt: a task that mutates its input sees pristine data on retry.
-  let values: Record<string, unknown>;
-  try {
-    values = {};
-    for (const name in spec.interface.inputs) {
-      const lit = inputs[name];
-      const declared = spec.interface.inputs[name]!;
-      const ctx: ConversionContext = {
-        blobs: env.blobs,
-        where: `input ${name} of node ${nodePath}`,
-        ...(task.inputFormats[name] ? { dataframe: task.inputFormats[name] } : {}),
-      };
-      values[name] = lit === undefined ? undefined : env.engine.toValue(lit, declared.type, ctx);
+  const values: Record<string, unknown> = {};
+  for (let i = 0; i < plan.inputs.length; i++) {
+    const input = plan.inputs[i]!;
+    const lit = inputs[input.name] ?? input.fallback;
+    try {
+      values[input.name] = lit === undefined ? undefined : env.engine.toValue(lit, input.type, input.ctx);
+    } catch (e) {
+      // A blob that cannot be fetched is infrastructure; a value that does not fit is not worth retrying.
+      if (isPetrelError(e) && e.code === "BLOB_NOT_FOUND") markSystem(e);
+      else nonRetryable(e);
+      throw e;
     }
-  } catch (e) {
-    markSystem(e);
-    throw e;
   }
   const ctx = new AttemptContext(attempt, maxAttempts, shared.runId, nodePath, spec.name, env, checkpoint);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const call = Promise.resolve().then(() => task.fn(values, ctx));
-    const result = timeoutMs
+    // Call directly (no extra promise hop): synchronous tasks stay cheap, and a sync throw is caught below.
+    const returned = task.fn(values, ctx);
+    const call = isThenable(returned) ? returned : undefined;
+    const result = !call
+      ? returned
+      : timeoutMs
       ? await Promise.race([
           call,
           new Promise<never>((_, reject) => {
@@ -737,7 +762,7 @@ async function runAttempt(
           }),
         ])
       : await call;
-    return convertOutputs(result, spec, env, nodePath);
+    return convertOutputs(result, plan, env, nodePath);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.dispose();
@@ -809,39 +834,85 @@ class AttemptContext implements TaskContext {
   }
 }
 
-function convertOutputs(result: unknown, spec: TaskSpec, env: LocalEnvironment, nodePath: string): LiteralMap {
-  const declared = spec.interface.outputs;
-  const names = Object.keys(declared);
-  const where = `task ${spec.name} (node ${nodePath})`;
+function convertOutputs(result: unknown, plan: TaskPlan, env: LocalEnvironment, nodePath: string): LiteralMap {
+  const names = plan.outputNames;
+  const where = () => `task ${plan.task} (node ${nodePath})`;
   if (result === undefined || result === null) {
     if (names.length === 0) return {};
-    throw nonRetryable(new OutputShapeError(where, `returned ${String(result)}; expected an object with outputs {${names.join(", ")}}`));
+    throw nonRetryable(new OutputShapeError(where(), `returned ${String(result)}; expected an object with outputs {${names.join(", ")}}`));
   }
   if (typeof result !== "object" || Array.isArray(result)) {
     throw nonRetryable(
-      new OutputShapeError(where, `returned ${describe(result)}; expected an object with outputs {${names.join(", ")}}`),
+      new OutputShapeError(where(), `returned ${describe(result)}; expected an object with outputs {${names.join(", ")}}`),
     );
   }
   const obj = result as Record<string, unknown>;
-  const extra = Object.keys(obj).filter((k) => !(k in declared));
-  if (extra.length > 0) {
-    throw nonRetryable(
-      new OutputShapeError(where, `returned unknown output${extra.length > 1 ? "s" : ""} ${extra.join(", ")}; declared outputs are {${names.join(", ")}}`),
-    );
-  }
+  let seen = 0;
   const out: LiteralMap = {};
-  for (const name of names) {
-    const type = declared[name]!.type;
-    if (!(name in obj) && type.kind !== "optional") {
-      throw nonRetryable(new OutputShapeError(where, `did not return output ${name} (${typeToString(type)})`));
+  for (const output of plan.outputs) {
+    const value = obj[output.name];
+    if (value === undefined) {
+      if (!(output.name in obj) && output.type.kind !== "optional") {
+        throw nonRetryable(new OutputShapeError(where(), `did not return output ${output.name} (${typeToString(output.type)})`));
+      }
     }
+    if (output.name in obj) seen++;
     try {
-      out[name] = env.engine.toLiteral(obj[name], type, { blobs: env.blobs, where: `output ${name} of ${where}` });
+      out[output.name] = env.engine.toLiteral(value, output.type, output.ctx);
     } catch (e) {
       throw nonRetryable(e);
     }
   }
+  if (seen !== Object.keys(obj).length) {
+    const extra = Object.keys(obj).filter((k) => !names.includes(k));
+    throw nonRetryable(
+      new OutputShapeError(where(), `returned unknown output${extra.length > 1 ? "s" : ""} ${extra.join(", ")}; declared outputs are {${names.join(", ")}}`),
+    );
+  }
   return out;
+}
+
+/** What converting a task's inputs and outputs needs, computed once per task per run. */
+interface TaskPlan {
+  task: string;
+  inputs: { name: string; type: LiteralType; ctx: ConversionContext; fallback: Literal | undefined }[];
+  outputs: { name: string; type: LiteralType; ctx: ConversionContext }[];
+  /** Declared input types, for adapting bound literals. */
+  inputTypes: Record<string, LiteralType>;
+  outputNames: string[];
+}
+
+function planFor(task: LocalTask, shared: Shared): TaskPlan {
+  let plan = shared.plans.get(task);
+  if (plan) return plan;
+  const { env } = shared;
+  const spec = task.spec;
+  plan = {
+    task: spec.name,
+    inputs: Object.entries(spec.interface.inputs).map(([name, v]) => {
+      const format = task.inputFormats[name];
+      return {
+        name,
+        type: v.type,
+        ctx: { blobs: env.blobs, where: `input ${name} of task ${spec.name}`, ...(format ? { dataframe: format } : {}) },
+        // Unbound inputs take their default; optional ones are none.
+        fallback: v.default ?? (v.type.kind === "optional" ? ({ kind: "none" } as Literal) : undefined),
+      };
+    }),
+    outputs: Object.entries(spec.interface.outputs).map(([name, v]) => ({
+      name,
+      type: v.type,
+      ctx: { blobs: env.blobs, where: `output ${name} of task ${spec.name}` },
+    })),
+    outputNames: Object.keys(spec.interface.outputs),
+    inputTypes: declaredTypes(spec.interface.inputs),
+  };
+  shared.plans.set(task, plan);
+  return plan;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
 }
 
 function describe(v: unknown): string {

@@ -351,7 +351,7 @@ describe("bad input", () => {
     const wrong = task({ name: "wrong_type", inputs: {}, outputs: { n: t.int() } }, () => ({ n: "seven" }) as never);
     const err = await failure(wrong.run({}, { cache: false }));
     expect(err.failure.code).toBe("TYPE_MISMATCH");
-    expect(err.failure.message).toBe('output n of task wrong_type (node wrong_type): expected int, got "seven" (string)');
+    expect(err.failure.message).toBe('output n of task wrong_type: expected int, got "seven" (string)');
   });
 
   it("rejects unknown and missing outputs", async () => {
