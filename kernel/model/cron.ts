@@ -76,8 +76,9 @@ export function parseCron(expression: string): CronExpression {
     daysOfMonth: sets[2]!,
     months: sets[3]!,
     daysOfWeek: dow,
-    domRestricted: parts[2] !== "*" && parts[2] !== "?",
-    dowRestricted: parts[4] !== "*" && parts[4] !== "?",
+    // Vixie cron: a day field starting with * (even */2) counts as unrestricted.
+    domRestricted: !/^[*?]/.test(parts[2]!),
+    dowRestricted: !/^[*?]/.test(parts[4]!),
   };
 }
 
@@ -99,9 +100,10 @@ function parseField(expression: string, text: string, def: FieldDef): Set<number
       lo = def.min;
       hi = def.max;
     } else if (rangeText.includes("-")) {
-      const [a, b] = rangeText.split("-");
-      lo = parseValue(expression, a ?? "", def, text);
-      hi = parseValue(expression, b ?? "", def, text);
+      const bounds = rangeText.split("-");
+      if (bounds.length !== 2) throw new CronError(expression, `${def.name} range "${rangeText}" must have two bounds`);
+      lo = parseValue(expression, bounds[0]!, def, text);
+      hi = parseValue(expression, bounds[1]!, def, text);
       if (lo > hi) throw new CronError(expression, `${def.name} range "${rangeText}" runs backwards`);
     } else {
       lo = parseValue(expression, rangeText, def, text);
@@ -191,11 +193,14 @@ function wallClock(ms: number, timezone: string | undefined): WallClock {
 }
 
 const MINUTE = 60_000;
-/** Upper bound on the search: a valid expression always fires within 5 years (Feb 29 included). */
-const MAX_SEARCH_MS = 5 * 366 * 24 * 60 * MINUTE;
+/** Clock changes shift local time by at most this much. */
+const MAX_DST_SHIFT_MINUTES = 180;
+/** Upper bound on the search: a valid expression fires within 8 years (Feb 29 across a skipped leap year). */
+const MAX_SEARCH_MS = 8 * 366 * 24 * 60 * MINUTE;
 
-/** The first tick strictly after `after` (ms since epoch), or undefined if none within 5 years. */
+/** The first tick strictly after `after` (ms since epoch), or undefined if none within 8 years. */
 export function nextCronTick(cron: CronExpression, after: number, timezone?: string): number | undefined {
+  if (timezone !== undefined) checkTimeZone(timezone);
   let t = Math.floor(after / MINUTE) * MINUTE + MINUTE;
   const limit = after + MAX_SEARCH_MS;
   while (t <= limit) {
@@ -206,8 +211,10 @@ export function nextCronTick(cron: CronExpression, after: number, timezone?: str
         ? cron.daysOfMonth.has(w.day) || cron.daysOfWeek.has(w.weekday)
         : cron.daysOfMonth.has(w.day) && cron.daysOfWeek.has(w.weekday));
     if (!dayOk) {
-      // Jump to the next local midnight; time zone offsets shift by whole minutes, so recheck there.
-      t += ((24 - w.hour) * 60 - w.minute) * MINUTE;
+      // Jump towards the next local midnight, but stop short of it: on a day shortened
+      // by a clock change, a full day's jump would land past midnight and skip a tick.
+      const toMidnight = (24 - w.hour) * 60 - w.minute;
+      t += (toMidnight > MAX_DST_SHIFT_MINUTES ? toMidnight - MAX_DST_SHIFT_MINUTES : 60 - w.minute) * MINUTE;
       continue;
     }
     if (!cron.hours.has(w.hour)) {

@@ -46,7 +46,7 @@ export function typeToString(type: LiteralType): string {
     case "enum":
       return `enum(${type.values.map((v) => JSON.stringify(v)).join(" | ")})`;
     case "optional":
-      return `${typeToString(type.type)}?`;
+      return type.type.kind === "union" ? `(${typeToString(type.type)})?` : `${typeToString(type.type)}?`;
     case "union":
       return type.variants.map(typeToString).join(" | ");
     case "dataframe":
@@ -79,13 +79,15 @@ export function canonicalTypeJSON(type: LiteralType): string {
  */
 export function isAssignable(from: LiteralType, to: LiteralType): boolean {
   if (typesEqual(from, to)) return true;
+  if (from.kind === "union") return from.variants.every((v) => isAssignable(v, to));
+  if (from.kind === "optional" && to.kind !== "optional") {
+    return isAssignable({ kind: "none" }, to) && isAssignable(from.type, to);
+  }
   switch (to.kind) {
     case "optional":
       return from.kind === "none" || isAssignable(from.kind === "optional" ? from.type : from, to.type);
     case "union":
-      return from.kind === "union"
-        ? from.variants.every((v) => to.variants.some((w) => isAssignable(v, w)))
-        : to.variants.some((w) => isAssignable(from, w));
+      return to.variants.some((w) => isAssignable(from, w));
     case "json":
       return isJSONShaped(from);
     case "list":
@@ -95,8 +97,8 @@ export function isAssignable(from: LiteralType, to: LiteralType): boolean {
     case "struct":
       return (
         from.kind === "struct" &&
-        Object.entries(to.fields).every(([k, t]) => k in from.fields && isAssignable(from.fields[k]!, t)) &&
-        Object.keys(from.fields).every((k) => k in to.fields)
+        Object.entries(to.fields).every(([k, t]) => Object.hasOwn(from.fields, k) && isAssignable(from.fields[k]!, t)) &&
+        Object.keys(from.fields).every((k) => Object.hasOwn(to.fields, k))
       );
     case "enum":
       return from.kind === "enum" && from.values.every((v) => to.values.includes(v));

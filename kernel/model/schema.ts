@@ -25,7 +25,7 @@ import { COLUMN_KINDS, SCALAR_KINDS, type LiteralType } from "./literal-type.js"
 import type { Binding, CacheSpec, ComparisonOperator, Condition, FailurePolicy, Node, Schedule } from "./specs.js";
 
 /**
- * The members of a string union as a tuple, checked both ways at compile time: a
+ * The members of a string union as a list, checked both ways at compile time: a
  * value outside the union, or a member left out, is a type error here rather than
  * a schema that silently disagrees with the types.
  */
