@@ -3,7 +3,7 @@
  * `workflow(...)` records a node and returns handles to its outputs, never values.
  */
 import type { Binding, Condition, LiteralType, Node } from "../model/index.js";
-import type { ValueHints } from "./t.js";
+import type { ValueHints } from "../types/index.js";
 
 const HANDLE = Symbol.for("petrel.handle");
 const NODE = Symbol.for("petrel.node");

@@ -77,7 +77,7 @@ export function launchPlan<I extends TypeMap, O extends TypeMap>(options: Launch
         );
       }
       if (v === undefined) continue;
-      out[k] = constantLiteral(v, declared.type, `${where}, ${what} input ${k}`);
+      out[k] = constantLiteral(v, declared.type, `${where}, ${what} input ${k}`, { input: k });
     }
     return out;
   };
@@ -127,15 +127,15 @@ export function launchPlan<I extends TypeMap, O extends TypeMap>(options: Launch
     ...(options.description ? { description: options.description } : {}),
   };
   const registry = emptyRegistry();
-  mergeRegistry(registry, wf.entities, where);
+  mergeRegistry(registry, wf.entities, name);
 
   const hints = Object.fromEntries(
     Object.entries(wf.interface.outputs).map(([k]) => [k, {} as AnyType["hints"]]),
   );
   const call = (given: Record<string, unknown>) => {
     const scope = currentScope(`launch plan ${name}`, `to run it, use ${name}.run(inputs)`);
-    registerEntity(scope.registry, self, `workflow ${scope.workflow}`);
-    mergeRegistry(scope.registry, registry, `workflow ${scope.workflow}`);
+    registerEntity(scope.registry, self, scope.workflow);
+    mergeRegistry(scope.registry, registry, scope.workflow);
     const id = scope.nodeId(name);
     for (const k of Object.keys(given)) {
       if (k in fixedInputs) {
@@ -178,12 +178,12 @@ export function launchPlan<I extends TypeMap, O extends TypeMap>(options: Launch
         localEntities(registry),
         { ...defaultsAsValues, ...given },
         { ...(maxParallelism ? { maxParallelism } : {}), ...runOptions },
-        {},
+        wf.outputHints,
       );
     },
   });
   Object.defineProperty(self, "name", { value: name });
-  registerEntity(registry, self, where);
+  registerEntity(registry, self, name);
   return self as unknown as LaunchPlan<I, O>;
 }
 

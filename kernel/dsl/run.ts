@@ -14,6 +14,7 @@ import {
   type RunRecord,
 } from "../local/index.js";
 import type { Literal, LiteralMap, TypedInterface, WorkflowSpec } from "../model/index.js";
+import type { ValueHints } from "../types/index.js";
 import { renderRunTable } from "./render.js";
 
 /** The result of a local run: its record plus typed outputs, converted on creation. */
@@ -25,7 +26,7 @@ export class WorkflowRun<O> {
     readonly record: RunRecord,
     private readonly env: LocalEnvironment,
     private readonly iface: TypedInterface,
-    private readonly formats: Record<string, "danfo" | "arrow"> = {},
+    private readonly hints: Record<string, ValueHints> = {},
   ) {
     this.outputs = this.convert(record.outputs ?? {}, iface.outputs, "output") as O;
   }
@@ -66,7 +67,7 @@ export class WorkflowRun<O> {
       out[k] = this.env.engine.toValue(lit, v.type, {
         blobs: this.env.blobs,
         where: `${what} ${k} of run ${this.record.id}`,
-        ...(this.formats[k] ? { dataframe: this.formats[k] } : {}),
+        hints: this.hints[k],
       });
     }
     return out;
@@ -88,7 +89,7 @@ function findNode(record: RunRecord, id: string): NodeRecord | undefined {
 
 /** Converts a literal without a declared type: scalars, lists and maps by kind, DataFrames by format. */
 function literalToValue(lit: Literal, env: LocalEnvironment, where: string, as?: "danfo" | "arrow"): unknown {
-  const ctx = { blobs: env.blobs, where, ...(as ? { dataframe: as } : {}) };
+  const ctx = { blobs: env.blobs, where, ...(as ? { hints: { dataframe: as } } : {}) };
   switch (lit.kind) {
     case "blob":
       return env.engine.toValue(lit, lit.blob.format === "arrow" ? { kind: "dataframe" } : { kind: lit.blob.format }, ctx);
@@ -111,7 +112,7 @@ export async function runLocally<O>(
   entities: LocalEntities,
   inputs: Record<string, unknown>,
   options: LocalRunOptions,
-  outputFormats: Record<string, "danfo" | "arrow">,
+  outputHints: Record<string, ValueHints>,
 ): Promise<WorkflowRun<O>> {
   const env = compileLocalOptions(options, entities);
   const literals = env.engine.toLiteralMap(inputs ?? {}, spec.interface.inputs, {
@@ -121,7 +122,7 @@ export async function runLocally<O>(
   });
   try {
     const record = await executeWorkflow(spec, literals, env, options.runId);
-    return new WorkflowRun<O>(record, env, spec.interface, outputFormats);
+    return new WorkflowRun<O>(record, env, spec.interface, outputHints);
   } catch (e) {
     if (isExecutionFailedError(e)) {
       // Keep the record reachable with its converted-value helpers.

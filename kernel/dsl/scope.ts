@@ -17,7 +17,7 @@ import {
   type Variable,
 } from "../model/index.js";
 import { blobsOf } from "../model/index.js";
-import { createMemoryBlobStore, createTypeEngine, type TypeEngine } from "../types/index.js";
+import { createMemoryBlobStore, createTypeEngine, isTypeMismatchError, type TypeEngine } from "../types/index.js";
 import { COMPILE_ERRORS, WorkflowCompileError } from "./errors.js";
 import { handleData, makeHandle, nodeIdOf, NODE_SYMBOL, RESERVED_OUTPUT_NAMES, type NodeOutputs, type NodeRef } from "./handles.js";
 import type { AnyType, TypeMap } from "./t.js";
@@ -41,14 +41,14 @@ export function emptyRegistry(): EntityRegistry {
 }
 
 /** Adds an entity, rejecting two different entities under one name. */
-export function registerEntity(registry: EntityRegistry, entity: Entity, where: string): void {
+export function registerEntity(registry: EntityRegistry, entity: Entity, workflow: string): void {
   const map = entity.kind === "task" ? registry.tasks : entity.kind === "workflow" ? registry.workflows : registry.launchPlans;
   const existing = map.get(entity.name);
   if (existing && existing !== entity) {
     throw new WorkflowCompileError(
       COMPILE_ERRORS.DUPLICATE_NAME,
-      `${where}: two different ${entity.kind.replace("_", " ")}s are named ${entity.name}; give each a unique name`,
-      { workflow: where },
+      `workflow ${workflow}: two different ${entity.kind.replace("_", " ")}s are named ${entity.name}; give each a unique name`,
+      { workflow },
     );
   }
   map.set(entity.name, entity);
@@ -113,9 +113,24 @@ const definitionBlobs = createMemoryBlobStore(join(tmpdir(), "petrel-definitions
  * Converts a constant used in a definition (a default, a literal binding) to a
  * literal. Constants must be inline: a DataFrame or file belongs in an input.
  */
-export function constantLiteral(value: unknown, type: LiteralType, where: string): Literal {
+export function constantLiteral(
+  value: unknown,
+  type: LiteralType,
+  where: string,
+  fields: { workflow?: string; node?: string; input?: string } = {},
+): Literal {
   definitionEngine ??= createTypeEngine();
-  const literal = definitionEngine.toLiteral(value, type, { blobs: definitionBlobs, where });
+  let literal: Literal;
+  try {
+    literal = definitionEngine.toLiteral(value, type, { blobs: definitionBlobs, where });
+  } catch (e) {
+    if (!isTypeMismatchError(e)) throw e;
+    throw new WorkflowCompileError(COMPILE_ERRORS.BINDING_TYPE_MISMATCH, e.message, {
+      ...fields,
+      expected: typeToString(type),
+      actual: String(e.details.actual),
+    });
+  }
   if (blobsOf(literal).length > 0) {
     throw new WorkflowCompileError(
       COMPILE_ERRORS.INVALID_OPTION,
@@ -157,7 +172,7 @@ export function compileInterface(inputs: TypeMap, outputs: TypeMap, where: strin
       const v: Variable = { type: type.literalType };
       if (type.description !== undefined) v.description = type.description;
       if (type.defaultValue !== undefined) {
-        v.default = constantLiteral(type.defaultValue.value, type.literalType, `${where}, default of ${what} ${name}`);
+        v.default = constantLiteral(type.defaultValue.value, type.literalType, `${where}, default of ${what} ${name}`, { input: name });
       }
       out[name] = v;
     }
@@ -217,11 +232,9 @@ export function bindValue(value: unknown, to: LiteralType, where: { workflow: st
       upstream: [],
     };
   } catch (e) {
-    if (e instanceof WorkflowCompileError) throw e;
-    throw new WorkflowCompileError(COMPILE_ERRORS.BINDING_TYPE_MISMATCH, (e as Error).message, {
-      ...where,
-      expected: typeToString(to),
-    });
+    if (!(e instanceof WorkflowCompileError)) throw e;
+    // Re-raise with the node and input this constant was bound to.
+    throw new WorkflowCompileError(e.code, e.message, { ...where, expected: typeToString(to), ...(e.actual ? { actual: e.actual } : {}) });
   }
 }
 

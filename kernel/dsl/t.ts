@@ -6,14 +6,11 @@
 import type { DataFrame as DanfoDataFrame } from "danfojs-node";
 import type { Table } from "apache-arrow";
 import type { ColumnKind, ColumnType, LiteralType } from "../model/index.js";
+import type { ValueHints } from "../types/index.js";
 
 /** How a DataFrame input is handed to a task: a danfo DataFrame or a lazy Arrow Table. */
 export type DataFrameFormat = "danfo" | "arrow";
 
-/** Hints that shape the JS value a literal converts into; not part of the LiteralType. */
-export interface ValueHints {
-  dataframe?: DataFrameFormat;
-}
 
 /**
  * A Petrel type. `V` is what a task receives; `A` is what it may produce or a caller
@@ -113,14 +110,14 @@ export const t = {
     makeType<Simplify<Values<F>>, Simplify<Accepts<F>>>({
       kind: "struct",
       fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.literalType])),
-    }, mergeHints(Object.values(fields))),
+    }, { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.hints])) }),
   list: <T extends AnyType>(items: T) =>
-    makeType<ValueOf<T>[], AcceptsOf<T>[]>({ kind: "list", items: items.literalType }, items.hints),
+    makeType<ValueOf<T>[], AcceptsOf<T>[]>({ kind: "list", items: items.literalType }, { items: items.hints }),
   /** A string-keyed map (a plain object; a JS Map is accepted). */
   map: <T extends AnyType>(values: T) =>
     makeType<Record<string, ValueOf<T>>, Record<string, AcceptsOf<T>> | Map<string, AcceptsOf<T>>>(
       { kind: "map", values: values.literalType },
-      values.hints,
+      { values: values.hints },
     ),
   enum: <const E extends readonly [string, ...string[]]>(values: E) =>
     makeType<E[number]>({ kind: "enum", values: [...values] }),
@@ -131,7 +128,7 @@ export const t = {
   union: <const T extends readonly [AnyType, AnyType, ...AnyType[]]>(...variants: T) =>
     makeType<ValueOf<T[number]>, AcceptsOf<T[number]>>(
       { kind: "union", variants: variants.map((v) => v.literalType) },
-      mergeHints(variants),
+      { variants: variants.map((v) => v.hints) },
     ),
   /** A DataFrame, travelling as Arrow IPC; received as danfo (default) or as an Arrow Table. */
   dataframe: <F extends DataFrameFormat = "danfo">(options: DataFrameOptions<F> = {}) =>
@@ -150,7 +147,3 @@ export const t = {
   /** A directory, stored by content; tasks receive a local path. */
   dir: () => makeType<FilePath>({ kind: "dir" }),
 } as const;
-
-function mergeHints(types: readonly AnyType[]): ValueHints {
-  return Object.assign({}, ...types.map((x) => x.hints)) as ValueHints;
-}

@@ -2,9 +2,10 @@
  * `task()`: a typed unit of work. Inside a workflow definition, calling a task
  * records a node; `task.run(inputs)` runs it on its own through the local engine.
  */
-import type { CacheSpec, Resources, ResourceList, TaskSpec, TypedInterface } from "../model/index.js";
+import { QUANTITY_PATTERN, type CacheSpec, type Resources, type ResourceList, type TaskSpec, type TypedInterface } from "../model/index.js";
 import { callerSite, codeClosure, type CallSite } from "../bundle/index.js";
 import type { LocalRunOptions, TaskContext } from "../local/index.js";
+import type { ValueHints } from "../types/index.js";
 import type { WorkflowSpec } from "../model/index.js";
 import { localEntities } from "./entities.js";
 import { runLocally, type WorkflowRun } from "./run.js";
@@ -82,8 +83,8 @@ export interface Task<I extends TypeMap, O extends TypeMap> {
   readonly spec: TaskSpec;
   /** Where the task was defined. */
   readonly site: CallSite | undefined;
-  /** How each DataFrame input is handed to the function. */
-  readonly inputFormats: Record<string, "danfo" | "arrow">;
+  /** How each input's value is shaped (DataFrame formats), by input name. */
+  readonly inputHints: Record<string, ValueHints>;
   /** Runs the task on its own through the local engine (cached, retried, timed out like a node). */
   run(inputs: CallInputs<I>, options?: LocalRunOptions): Promise<WorkflowRun<OutputValues<O>>>;
 }
@@ -92,7 +93,6 @@ export interface Task<I extends TypeMap, O extends TypeMap> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = Task<any, any>;
 
-const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/;
 
 /** Defines a task. */
 export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<I, O>, fn: TaskFunction<I, O>): Task<I, O> {
@@ -110,7 +110,12 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
   if (!Number.isInteger(retries) || retries < 0) {
     throw new WorkflowCompileError(COMPILE_ERRORS.INVALID_OPTION, `${where}: retries must be a non-negative integer, got ${String(retries)}`);
   }
-  const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, `${where}, timeout`);
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, `${where}, timeout`);
+  } catch (e) {
+    throw new WorkflowCompileError(COMPILE_ERRORS.INVALID_OPTION, (e as Error).message);
+  }
   const resources = compileResources(options.resources, where);
   const cacheOpts = options.cache === true ? {} : options.cache === false || options.cache === undefined ? undefined : options.cache;
   for (const ignored of cacheOpts?.ignoreInputs ?? []) {
@@ -120,10 +125,7 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
       });
     }
   }
-  const inputFormats: Record<string, "danfo" | "arrow"> = {};
-  for (const [k, type] of Object.entries(options.inputs ?? {}) as [string, AnyType][]) {
-    if (type.hints.dataframe) inputFormats[k] = type.hints.dataframe;
-  }
+  const inputHints = hintsOf(options.inputs);
 
   let spec: TaskSpec | undefined;
   const compileSpec = (): TaskSpec => {
@@ -164,10 +166,10 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
     };
   };
 
-  const hints = Object.fromEntries(Object.entries(options.outputs ?? {}).map(([k, v]) => [k, (v as AnyType).hints]));
+  const hints = hintsOf(options.outputs);
   const call = (inputs: Record<string, unknown>) => {
     const scope = currentScope(`task ${name}`, `to run it on its own, use ${name}.run(inputs)`);
-    registerEntity(scope.registry, self, `workflow ${scope.workflow}`);
+    registerEntity(scope.registry, self, scope.workflow);
     const id = scope.nodeId(name);
     const bound = bindInputs(inputs, iface.inputs, { workflow: scope.workflow, node: id, target: `task ${name}` });
     const node = {
@@ -182,8 +184,6 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
     scope.addNode(node);
     return nodeOutputs(scope, node, hints);
   };
-  const outputFormats: Record<string, "danfo" | "arrow"> = {};
-  for (const [k, v] of Object.entries(hints)) if (v.dataframe) outputFormats[k] = v.dataframe;
   const self = Object.assign(call, {
     kind: "task" as const,
     inputs: options.inputs,
@@ -191,11 +191,11 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
     interface: iface,
     fn,
     site,
-    inputFormats,
+    inputHints,
     run: (inputs: CallInputs<I>, runOptions: LocalRunOptions = {}) => {
       const registry = emptyRegistry();
       registry.tasks.set(name, self);
-      return runLocally<OutputValues<O>>(singleNodeWorkflow(name, iface), localEntities(registry), inputs as Record<string, unknown>, runOptions, outputFormats);
+      return runLocally<OutputValues<O>>(singleNodeWorkflow(name, iface), localEntities(registry), inputs as Record<string, unknown>, runOptions, hints);
     },
   });
   Object.defineProperty(self, "name", { value: name });
@@ -216,7 +216,7 @@ function compileResources(options: TaskOptions<TypeMap, TypeMap>["resources"], w
         );
       }
       const s = String(v);
-      if (!QUANTITY.test(s)) {
+      if (!QUANTITY_PATTERN.test(s)) {
         throw new WorkflowCompileError(
           COMPILE_ERRORS.INVALID_OPTION,
           `${where}: ${what}.${k} ${JSON.stringify(v)} is not a quantity (examples: "2", "500m", "150Mi", "1Gi")`,
@@ -229,6 +229,11 @@ function compileResources(options: TaskOptions<TypeMap, TypeMap>["resources"], w
   const requests = list(options?.requests, "requests");
   const limits = list(options?.limits, "limits");
   return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+/** The value hints of each type in a map, by name. */
+export function hintsOf(types: TypeMap | undefined): Record<string, ValueHints> {
+  return Object.fromEntries(Object.entries(types ?? {}).map(([k, v]) => [k, (v as AnyType).hints]));
 }
 
 /** A one-node workflow running a task: how a task runs on its own, with the same engine. */

@@ -4,6 +4,7 @@
  * validated (types, names, cycles) before `workflow()` returns.
  */
 import type { LocalRunOptions } from "../local/index.js";
+import type { ValueHints } from "../types/index.js";
 import type { Binding, FailurePolicy, TypedInterface, WorkflowSpec } from "../model/index.js";
 import { callerSite } from "../bundle/index.js";
 import { validateWorkflowSpec } from "./compile.js";
@@ -26,7 +27,7 @@ import {
 } from "./scope.js";
 import type { Bindable } from "./bindable.js";
 import type { AcceptsOf, AnyType, CallInputs, TypeMap, ValueOf } from "./t.js";
-import type { BindInputs, OutputValues } from "./task.js";
+import { hintsOf, type BindInputs, type OutputValues } from "./task.js";
 
 /** Handles to a workflow's inputs, as its build function receives them. */
 export type InputHandles<I extends TypeMap> = { readonly [K in keyof I]: Handle<ValueOf<I[K]>> };
@@ -52,6 +53,8 @@ export interface Workflow<I extends TypeMap, O extends TypeMap> {
   readonly interface: TypedInterface;
   /** Every task, workflow and launch plan this one uses, transitively. */
   readonly entities: EntityRegistry;
+  /** How output values are shaped (DataFrame formats), by output name. */
+  readonly outputHints: Record<string, ValueHints>;
   /** Runs locally: parallel, retried, cached. Rejects with ExecutionFailedError (its `.run` is the record). */
   run(inputs: CallInputs<I>, options?: LocalRunOptions): Promise<WorkflowRun<OutputValues<O>>>;
 }
@@ -128,15 +131,11 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
   };
   validateWorkflowSpec(spec);
 
-  const outputFormats: Record<string, "danfo" | "arrow"> = {};
-  for (const [k, v] of Object.entries(options.outputs ?? {}) as [string, AnyType][]) {
-    if (v.hints.dataframe) outputFormats[k] = v.hints.dataframe;
-  }
-  const hints = Object.fromEntries(Object.entries(options.outputs ?? {}).map(([k, v]) => [k, (v as AnyType).hints]));
+  const hints = hintsOf(options.outputs);
   const call = (inputs: Record<string, unknown>) => {
     const outer = currentScope(`workflow ${name}`, `to run it, use ${name}.run(inputs)`);
-    registerEntity(outer.registry, self, `workflow ${outer.workflow}`);
-    mergeRegistry(outer.registry, registry, `workflow ${outer.workflow}`);
+    registerEntity(outer.registry, self, outer.workflow);
+    mergeRegistry(outer.registry, registry, outer.workflow);
     const id = outer.nodeId(name);
     const bound = bindInputs(inputs, iface.inputs, { workflow: outer.workflow, node: id, target: `workflow ${name}` });
     const node = {
@@ -156,11 +155,12 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
     spec,
     interface: iface,
     entities: registry,
+    outputHints: hints,
     run: (inputs: CallInputs<I>, runOptions: LocalRunOptions = {}) =>
-      runLocally<OutputValues<O>>(spec, localEntities(registry), inputs as Record<string, unknown>, runOptions, outputFormats),
+      runLocally<OutputValues<O>>(spec, localEntities(registry), inputs as Record<string, unknown>, runOptions, hints),
   });
   Object.defineProperty(self, "name", { value: name });
-  registerEntity(registry, self, where);
+  registerEntity(registry, self, name);
   return self as unknown as Workflow<I, O>;
 }
 

@@ -33,6 +33,7 @@ import {
   type BlobAccess,
   type ConversionContext,
   type TypeEngine,
+  type ValueHints,
 } from "../types/index.js";
 import type { LocalCache } from "./cache.js";
 import { ExecutionFailedError, OutputShapeError, TaskTimeoutError } from "./errors.js";
@@ -64,8 +65,8 @@ export interface TaskContext {
 export interface LocalTask {
   readonly spec: TaskSpec;
   readonly fn: (inputs: Record<string, unknown>, ctx: TaskContext) => unknown;
-  /** How each DataFrame input is handed over. */
-  readonly inputFormats: Record<string, "danfo" | "arrow">;
+  /** How each input's value is shaped (DataFrame formats), by input name. */
+  readonly inputHints: Record<string, ValueHints>;
 }
 
 /** Looks up what nodes refer to. */
@@ -890,11 +891,10 @@ function planFor(task: LocalTask, shared: Shared): TaskPlan {
   plan = {
     task: spec.name,
     inputs: Object.entries(spec.interface.inputs).map(([name, v]) => {
-      const format = task.inputFormats[name];
       return {
         name,
         type: v.type,
-        ctx: { blobs: env.blobs, where: `input ${name} of task ${spec.name}`, ...(format ? { dataframe: format } : {}) },
+        ctx: { blobs: env.blobs, where: `input ${name} of task ${spec.name}`, hints: task.inputHints[name] },
         // Unbound inputs take their default; optional ones are none.
         fallback: v.default ?? (v.type.kind === "optional" ? ({ kind: "none" } as Literal) : undefined),
       };

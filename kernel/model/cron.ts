@@ -51,8 +51,8 @@ const FIELDS: FieldDef[] = [
 /** The error for a malformed cron expression or time zone. */
 export class CronError extends PetrelError {
   override name = "CronError";
-  constructor(expression: string, problem: string) {
-    super("INVALID_CRON", `invalid cron expression ${JSON.stringify(expression)}: ${problem}`, { expression, problem });
+  constructor(expression: string, problem: string, message = `invalid cron expression ${JSON.stringify(expression)}: ${problem}`) {
+    super("INVALID_CRON", message, { expression, problem });
   }
 }
 
@@ -146,7 +146,8 @@ export function checkTimeZone(timezone: string): void {
   try {
     formatterFor(timezone);
   } catch {
-    throw new CronError(timezone, `unknown time zone ${JSON.stringify(timezone)}`);
+    const problem = `unknown time zone ${JSON.stringify(timezone)} (use an IANA name such as "Europe/Berlin" or "UTC")`;
+    throw new CronError(timezone, problem, problem);
   }
 }
 

@@ -22,7 +22,7 @@
 import { NAME_PATTERN, type ResourceType } from "./identifier.js";
 import type { BlobFormat, Literal } from "./literal.js";
 import { COLUMN_KINDS, SCALAR_KINDS, type LiteralType } from "./literal-type.js";
-import type { Binding, CacheSpec, ComparisonOperator, Condition, FailurePolicy, Node, Schedule } from "./specs.js";
+import { QUANTITY_PATTERN, type Binding, type CacheSpec, type ComparisonOperator, type Condition, type FailurePolicy, type Node, type Schedule } from "./specs.js";
 
 /**
  * The members of a string union as a list, checked both ways at compile time: a
@@ -82,7 +82,7 @@ const INT_PATTERN = "^(?:0|-?[1-9][0-9]{0,18})$";
 const DATETIME_PATTERN =
   "^(?:[0-9]{4}|[+-][0-9]{6})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?Z$";
 /** Kubernetes resource quantities: "2", "0.5", "500m", "150Mi", "1e3", "1G". */
-const QUANTITY_PATTERN = "^(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$";
+const QUANTITY = QUANTITY_PATTERN.source;
 /** Five whitespace-separated fields or an @alias; the fields themselves are checked by `parseCron`. */
 const CRON_SHAPE_PATTERN = "^\\s*(?:@[A-Za-z]+|\\S+(?:\\s+\\S+){4})\\s*$";
 
@@ -396,11 +396,11 @@ export const MODEL_SCHEMA = {
       description: "Resource quantities in Kubernetes notation.",
       type: "object",
       properties: {
-        cpu: { type: "string", pattern: QUANTITY_PATTERN },
-        mem: { type: "string", pattern: QUANTITY_PATTERN },
-        gpu: { type: "string", pattern: QUANTITY_PATTERN },
-        storage: { type: "string", pattern: QUANTITY_PATTERN },
-        ephemeralStorage: { type: "string", pattern: QUANTITY_PATTERN },
+        cpu: { type: "string", pattern: QUANTITY },
+        mem: { type: "string", pattern: QUANTITY },
+        gpu: { type: "string", pattern: QUANTITY },
+        storage: { type: "string", pattern: QUANTITY },
+        ephemeralStorage: { type: "string", pattern: QUANTITY },
       },
       additionalProperties: false,
     },

@@ -20,6 +20,9 @@ export interface TypedInterface {
   outputs: Record<string, Variable>;
 }
 
+/** A Kubernetes resource quantity: "2", "500m", "1.5", "150Mi", "1e3". */
+export const QUANTITY_PATTERN = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/;
+
 /** Resource quantities in Kubernetes notation ("2", "500m", "150Mi"). */
 export interface ResourceList {
   cpu?: string;

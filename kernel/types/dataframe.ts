@@ -7,13 +7,13 @@
  * one record batch; a schema without metadata whose fields are all nullable;
  * one Arrow type per column kind; null slots zeroed; NaN stored as null.
  *
- * | kind     | Arrow type                  | danfo dtype | danfo missing value |
- * |----------|-----------------------------|-------------|---------------------|
- * | int      | Int64                       | int32       | NaN                 |
- * | float    | Float64                     | float32     | NaN                 |
- * | string   | Utf8                        | string      | null                |
- * | bool     | Bool                        | boolean     | null                |
- * | datetime | Timestamp(ms, "UTC")        | datetime    | null (JS Date else) |
+ * | kind     | Arrow type           | danfo dtype | danfo cells                |
+ * |----------|----------------------|-------------|----------------------------|
+ * | int      | Int64                | int32       | numbers, NaN if missing    |
+ * | float    | Float64              | float32     | numbers, NaN if missing    |
+ * | string   | Utf8                 | string      | strings, null if missing   |
+ * | bool     | Bool                 | boolean     | booleans, null if missing  |
+ * | datetime | Timestamp(ms, "UTC") | datetime    | JS Dates, null if missing  |
  *
  * Every Arrow integer type becomes Int64, Float16/32 become Float64, LargeUtf8,
  * Utf8View and dictionary-encoded strings become Utf8, Date and Timestamp of
@@ -23,7 +23,10 @@
  * danfo int32 column with the same numbers, but never a float column holding
  * the same numbers.
  *
- * danfo keeps no true row index in the wire form: rows are renumbered 0..n-1.
+ * From danfo, the dtype decides the kind (see kindOfDanfoColumn for how the
+ * gaps in danfo's 20-row dtype sampling are closed); null, undefined, NaN and
+ * Invalid Date are all missing, so NaN never survives as a float value. A
+ * danfo row index is not carried: rows come back numbered 0..n-1.
  */
 import { createRequire } from "node:module";
 import {
@@ -45,7 +48,8 @@ import {
   tableFromIPC,
   tableToIPC,
 } from "apache-arrow";
-import type { Data, DataType } from "apache-arrow";
+import type { Data } from "apache-arrow";
+import { PetrelError } from "../model/index.js";
 
 /** Logical kind of a column, independent of its Arrow or danfo representation. */
 export type ColumnKind = "int" | "float" | "string" | "bool" | "datetime";
@@ -78,17 +82,15 @@ const CODE_UNSUPPORTED = "DATAFRAME_UNSUPPORTED";
 const CODE_PRECISION = "DATAFRAME_PRECISION";
 
 /**
- * Error raised by every function in this module. `code` is one of
- * DATAFRAME_TYPE, DATAFRAME_DECODE, DATAFRAME_SCHEMA, DATAFRAME_UNSUPPORTED,
- * DATAFRAME_PRECISION.
+ * Error raised by every function in this module: a PetrelError whose `code` is
+ * one of DATAFRAME_TYPE, DATAFRAME_DECODE, DATAFRAME_SCHEMA,
+ * DATAFRAME_UNSUPPORTED, DATAFRAME_PRECISION.
  */
-export class DataFrameError extends Error {
-  readonly code: string;
+export class DataFrameError extends PetrelError {
   override name = DATAFRAME_ERROR_NAME;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+  constructor(code: string, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
   }
 }
 
@@ -247,25 +249,11 @@ function describeValue(x: unknown): string {
 
 const CANONICAL_TIMEZONE = "UTC";
 
-function canonicalType(kind: ColumnKind): DataType {
-  switch (kind) {
-    case "int":
-      return new Int64();
-    case "float":
-      return new Float64();
-    case "string":
-      return new Utf8();
-    case "bool":
-      return new Bool();
-    case "datetime":
-      return new TimestampMillisecond(CANONICAL_TIMEZONE);
-  }
-}
-
 function unsupportedType(column: string, type: ArrowTypeLike): DataFrameError {
   return new DataFrameError(
     CODE_UNSUPPORTED,
     `column "${column}" has Arrow type ${String(type)}, which maps to no supported kind (int, float, string, bool, datetime)`,
+    { column, arrowType: String(type) },
   );
 }
 
@@ -324,7 +312,6 @@ const INT64_MIN_BIG = -(2n ** 63n);
 const INT64_MAX_BIG = 2n ** 63n - 1n;
 /** High words in [-2^21, 2^21) keep |value| below 2^53, where doubles are exact. */
 const SAFE_HIGH_WORD_LIMIT = 2 ** 21;
-const MS_PER_SECOND = 1000;
 const MS_PER_DAY = 86_400_000;
 const MICROS_PER_MS = 1000n;
 const NANOS_PER_MS = 1_000_000n;
@@ -372,13 +359,14 @@ class Validity {
 }
 
 function precisionError(column: string, row: number, detail: string): DataFrameError {
-  return new DataFrameError(CODE_PRECISION, `column "${column}" row ${row}: ${detail}`);
+  return new DataFrameError(CODE_PRECISION, `column "${column}" row ${row}: ${detail}`, { column, row });
 }
 
 function cellError(column: string, row: number, value: unknown, kind: ColumnKind): DataFrameError {
   return new DataFrameError(
     CODE_UNSUPPORTED,
     `column "${column}" row ${row} holds ${describeValue(value)}, which does not fit the column's kind "${kind}"`,
+    { column, row, kind },
   );
 }
 
@@ -559,7 +547,7 @@ function stringFromValues(column: string, values: ArrayLike<unknown>): Data {
     const v = values[i];
     if (typeof v === "string") units += v.length;
   }
-  let out = new Uint8Array(units);
+  let out: Uint8Array = new Uint8Array(units);
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const s = stringOf(column, i, values[i]);
@@ -830,6 +818,16 @@ function canonicalColumn(column: string, vector: VectorLike, type: ArrowTypeLike
 /** Tables this module built; they are canonical already and pass through untouched. */
 const canonicalTables = new WeakSet<object>();
 
+function checkUniqueNames(names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) {
+      throw new DataFrameError(CODE_UNSUPPORTED, `column name "${name}" appears twice; column names must be unique`);
+    }
+    seen.add(name);
+  }
+}
+
 function assembleTable(names: readonly string[], columns: readonly Data[], n: number): Table {
   const fields = names.map((name, j) => new Field(name, columns[j]!.type, true));
   const schema = new Schema(fields);
@@ -842,6 +840,8 @@ function assembleTable(names: readonly string[], columns: readonly Data[], n: nu
 function arrowToCanonical(table: TableLike): Table {
   const fields = table.schema.fields;
   const n = table.numRows;
+  // arrow's own Table constructor rejects duplicate names, so say why up front.
+  checkUniqueNames(fields.map((f) => String(f.name)));
   const columns: Data[] = [];
   for (let j = 0; j < fields.length; j++) {
     const field = fields[j]!;
@@ -926,8 +926,9 @@ function danfoToCanonical(df: DanfoFrameInternals): Table {
 
 /**
  * Canonical single-batch Arrow Table for a danfo DataFrame or an Arrow Table
- * (see the module comment for the canonical form). Throws DataFrameError
- * DATAFRAME_TYPE naming what it got for anything else.
+ * (see the module comment for the canonical form). A table this function
+ * returned comes back as is, so treat results as immutable. Throws
+ * DataFrameError DATAFRAME_TYPE naming what it got for anything else.
  */
 export function toArrowTable(value: unknown): Table {
   if (isArrowTable(value)) {
@@ -935,7 +936,8 @@ export function toArrowTable(value: unknown): Table {
     return arrowToCanonical(value as unknown as TableLike);
   }
   if (isDanfoDataFrame(value)) return danfoToCanonical(value as DanfoFrameInternals);
-  throw new DataFrameError(CODE_TYPE, `expected a danfo DataFrame or an Arrow Table, got ${describeValue(value)}`);
+  const got = describeValue(value);
+  throw new DataFrameError(CODE_TYPE, `expected a danfo DataFrame or an Arrow Table, got ${got}`, { actual: got });
 }
 
 const IPC_STREAM = "stream";
@@ -956,14 +958,46 @@ const FRAME_PREFIX_BYTES = 8;
 const HEADER_SCHEMA = 1;
 const HEADER_DICTIONARY_BATCH = 2;
 const HEADER_RECORD_BATCH = 3;
-/** Message table fields in Arrow's Message.fbs: version, header_type, header, bodyLength. */
-const MESSAGE_FIELD_HEADER_TYPE = 1;
-const MESSAGE_FIELD_BODY_LENGTH = 3;
 const VTABLE_FIELDS_START = 4;
 const VTABLE_ENTRY_BYTES = 2;
+const UOFFSET_BYTES = 4;
+const FIELD_NODE_BYTES = 16;
+const BUFFER_SPEC_BYTES = 16;
+const INT64_BYTES = 8;
+/** Deeper nesting than this is taken as corruption rather than a real schema. */
+const MAX_FIELD_DEPTH = 64;
+
+// Field ids in Arrow's Message.fbs and Schema.fbs.
+const MESSAGE_HEADER_TYPE = 1;
+const MESSAGE_HEADER = 2;
+const MESSAGE_BODY_LENGTH = 3;
+const MESSAGE_CUSTOM_METADATA = 4;
+const SCHEMA_FIELDS = 1;
+const SCHEMA_CUSTOM_METADATA = 2;
+const SCHEMA_FEATURES = 3;
+const FIELD_NAME = 0;
+const FIELD_TYPE_TYPE = 2;
+const FIELD_TYPE = 3;
+const FIELD_DICTIONARY = 4;
+const FIELD_CHILDREN = 5;
+const FIELD_CUSTOM_METADATA = 6;
+const DICTIONARY_ENCODING_INDEX_TYPE = 1;
+const KEY_VALUE_KEY = 0;
+const KEY_VALUE_VALUE = 1;
+const RECORD_BATCH_LENGTH = 0;
+const RECORD_BATCH_NODES = 1;
+const RECORD_BATCH_BUFFERS = 2;
+const RECORD_BATCH_COMPRESSION = 3;
+const RECORD_BATCH_VARIADIC_COUNTS = 4;
+const DICTIONARY_BATCH_DATA = 1;
+/** Type-union members whose tables hold more than scalars. */
+const TYPE_TIMESTAMP = 10;
+const TYPE_UNION = 14;
+const TIMESTAMP_TIMEZONE = 1;
+const UNION_TYPE_IDS = 1;
 
 function decodeError(detail: string, cause?: unknown): DataFrameError {
-  return new DataFrameError(CODE_DECODE, `not a valid Arrow IPC stream: ${detail}`, cause === undefined ? undefined : { cause });
+  return new DataFrameError(CODE_DECODE, `not a valid Arrow IPC stream: ${detail}`, {}, cause === undefined ? undefined : { cause });
 }
 
 interface MessageHead {
@@ -971,35 +1005,149 @@ interface MessageHead {
   bodyLength: number;
 }
 
-/** Reads header type and body length from a Message flatbuffer, with bounds checks arrow does not make. */
-function readMessageHead(view: DataView, start: number, length: number): MessageHead {
-  const end = start + length;
-  const within = (at: number, size: number): boolean => at >= start && at + size <= end;
-  if (!within(start, 4)) throw decodeError(`message metadata at byte ${start} is too short`);
-  const table = start + view.getUint32(start, true);
-  if (!within(table, 4)) throw decodeError(`message metadata at byte ${start} points outside itself`);
-  const vtable = table - view.getInt32(table, true);
-  if (!within(vtable, 4)) throw decodeError(`message metadata at byte ${start} has a bad vtable`);
-  const vtableSize = view.getUint16(vtable, true);
-  if (!within(vtable, vtableSize)) throw decodeError(`message metadata at byte ${start} has a bad vtable size`);
-  const fieldAt = (field: number): number => {
-    const entry = VTABLE_FIELDS_START + VTABLE_ENTRY_BYTES * field;
-    return entry + VTABLE_ENTRY_BYTES <= vtableSize ? view.getUint16(vtable + entry, true) : 0;
-  };
-  const typeAt = fieldAt(MESSAGE_FIELD_HEADER_TYPE);
-  const bodyAt = fieldAt(MESSAGE_FIELD_BODY_LENGTH);
-  if ((typeAt !== 0 && !within(table + typeAt, 1)) || (bodyAt !== 0 && !within(table + bodyAt, 8))) {
-    throw decodeError(`message metadata at byte ${start} has fields outside itself`);
+/**
+ * Bounds-checks one message's flatbuffer metadata before arrow reads it.
+ * Arrow's flatbuffer reader trusts lengths, so a corrupt vector length makes
+ * it build millions of fields until the heap runs out; this walks every
+ * table, vector and string arrow will visit and rejects anything outside the
+ * metadata bytes.
+ */
+class MetadataVerifier {
+  constructor(
+    private readonly view: DataView,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  private fail(what: string): never {
+    throw decodeError(`message metadata at byte ${this.start} is malformed (${what})`);
   }
-  const headerType = typeAt === 0 ? 0 : view.getUint8(table + typeAt);
-  let bodyLength = 0;
-  if (bodyAt !== 0) {
-    const low = view.getUint32(table + bodyAt, true);
-    const high = view.getInt32(table + bodyAt + 4, true);
-    if (high < 0 || high >= SAFE_HIGH_WORD_LIMIT) throw decodeError(`message at byte ${start} claims an impossible body length`);
-    bodyLength = high * TWO_POW_32 + low;
+
+  private need(at: number, size: number, what: string): void {
+    if (!(at >= this.start && size >= 0 && at + size <= this.end)) this.fail(what);
   }
-  return { headerType, bodyLength };
+
+  /** Position of field `id` in the table at `table`, or 0 when absent. */
+  private fieldPos(table: number, id: number, size: number): number {
+    const vtable = table - this.view.getInt32(table, true);
+    this.need(vtable, VTABLE_FIELDS_START, "vtable");
+    const vtableSize = this.view.getUint16(vtable, true);
+    const tableSize = this.view.getUint16(vtable + 2, true);
+    this.need(vtable, vtableSize, "vtable size");
+    this.need(table, tableSize, "table size");
+    const entry = VTABLE_FIELDS_START + VTABLE_ENTRY_BYTES * id;
+    if (entry + VTABLE_ENTRY_BYTES > vtableSize) return 0;
+    const rel = this.view.getUint16(vtable + entry, true);
+    if (rel === 0) return 0;
+    this.need(table + rel, size, "field");
+    return table + rel;
+  }
+
+  table(at: number): number {
+    this.need(at, UOFFSET_BYTES, "table");
+    this.fieldPos(at, 0, 0); // validates the vtable
+    return at;
+  }
+
+  private deref(at: number): number {
+    const target = at + this.view.getUint32(at, true);
+    this.need(target, UOFFSET_BYTES, "reference");
+    return target;
+  }
+
+  root(): number {
+    this.need(this.start, UOFFSET_BYTES, "root");
+    return this.table(this.deref(this.start));
+  }
+
+  child(table: number, id: number): number {
+    const at = this.fieldPos(table, id, UOFFSET_BYTES);
+    return at === 0 ? 0 : this.table(this.deref(at));
+  }
+
+  u8(table: number, id: number): number {
+    const at = this.fieldPos(table, id, 1);
+    return at === 0 ? 0 : this.view.getUint8(at);
+  }
+
+  int64(table: number, id: number): number {
+    const at = this.fieldPos(table, id, INT64_BYTES);
+    if (at === 0) return 0;
+    const high = this.view.getInt32(at + 4, true);
+    if (high < -SAFE_HIGH_WORD_LIMIT || high >= SAFE_HIGH_WORD_LIMIT) this.fail("64-bit value out of range");
+    return high * TWO_POW_32 + this.view.getUint32(at, true);
+  }
+
+  /** Element positions of a vector field, each `elementSize` bytes. */
+  vector(table: number, id: number, elementSize: number): { first: number; length: number } {
+    const at = this.fieldPos(table, id, UOFFSET_BYTES);
+    if (at === 0) return { first: 0, length: 0 };
+    const vec = this.deref(at);
+    const length = this.view.getUint32(vec, true);
+    this.need(vec + UOFFSET_BYTES, length * elementSize, "vector length");
+    return { first: vec + UOFFSET_BYTES, length };
+  }
+
+  tables(table: number, id: number): number[] {
+    const { first, length } = this.vector(table, id, UOFFSET_BYTES);
+    const out: number[] = [];
+    for (let i = 0; i < length; i++) out.push(this.table(this.deref(first + i * UOFFSET_BYTES)));
+    return out;
+  }
+
+  string(table: number, id: number): void {
+    this.vector(table, id, 1);
+  }
+
+  keyValues(table: number, id: number): void {
+    for (const kv of this.tables(table, id)) {
+      this.string(kv, KEY_VALUE_KEY);
+      this.string(kv, KEY_VALUE_VALUE);
+    }
+  }
+
+  field(table: number, depth: number): void {
+    if (depth > MAX_FIELD_DEPTH) this.fail("fields nested too deeply");
+    this.string(table, FIELD_NAME);
+    const typeType = this.u8(table, FIELD_TYPE_TYPE);
+    const type = this.child(table, FIELD_TYPE);
+    if (type !== 0 && typeType === TYPE_TIMESTAMP) this.string(type, TIMESTAMP_TIMEZONE);
+    if (type !== 0 && typeType === TYPE_UNION) this.vector(type, UNION_TYPE_IDS, UOFFSET_BYTES);
+    const dictionary = this.child(table, FIELD_DICTIONARY);
+    if (dictionary !== 0) this.child(dictionary, DICTIONARY_ENCODING_INDEX_TYPE);
+    for (const child of this.tables(table, FIELD_CHILDREN)) this.field(child, depth + 1);
+    this.keyValues(table, FIELD_CUSTOM_METADATA);
+  }
+
+  recordBatch(table: number): void {
+    this.int64(table, RECORD_BATCH_LENGTH);
+    this.vector(table, RECORD_BATCH_NODES, FIELD_NODE_BYTES);
+    this.vector(table, RECORD_BATCH_BUFFERS, BUFFER_SPEC_BYTES);
+    this.child(table, RECORD_BATCH_COMPRESSION);
+    this.vector(table, RECORD_BATCH_VARIADIC_COUNTS, INT64_BYTES);
+  }
+
+  message(): MessageHead {
+    const root = this.root();
+    const headerType = this.u8(root, MESSAGE_HEADER_TYPE);
+    const header = this.child(root, MESSAGE_HEADER);
+    const bodyLength = this.int64(root, MESSAGE_BODY_LENGTH);
+    if (bodyLength < 0) this.fail("negative body length");
+    this.keyValues(root, MESSAGE_CUSTOM_METADATA);
+    if (header === 0) this.fail("no header");
+    if (headerType === HEADER_SCHEMA) {
+      for (const field of this.tables(header, SCHEMA_FIELDS)) this.field(field, 0);
+      this.keyValues(header, SCHEMA_CUSTOM_METADATA);
+      this.vector(header, SCHEMA_FEATURES, INT64_BYTES);
+    } else if (headerType === HEADER_RECORD_BATCH) {
+      this.recordBatch(header);
+    } else if (headerType === HEADER_DICTIONARY_BATCH) {
+      const data = this.child(header, DICTIONARY_BATCH_DATA);
+      if (data === 0) this.fail("dictionary batch without data");
+      this.recordBatch(data);
+    }
+    return { headerType, bodyLength };
+  }
 }
 
 function checkStreamFraming(bytes: Uint8Array): void {
@@ -1021,7 +1169,7 @@ function checkStreamFraming(bytes: Uint8Array): void {
     if (metadataLength < 0 || pos + metadataLength > total) {
       throw decodeError(`message at byte ${pos - FRAME_PREFIX_BYTES} claims ${metadataLength} metadata bytes; ${total - pos} remain (truncated?)`);
     }
-    const { headerType, bodyLength } = readMessageHead(view, pos, metadataLength);
+    const { headerType, bodyLength } = new MetadataVerifier(view, pos, pos + metadataLength).message();
     const expected = messages === 0 ? [HEADER_SCHEMA] : [HEADER_DICTIONARY_BATCH, HEADER_RECORD_BATCH];
     if (!expected.includes(headerType)) {
       throw decodeError(`message ${messages} has header type ${headerType}; ${messages === 0 ? "a stream starts with its schema" : "expected a record or dictionary batch"}`);
@@ -1293,26 +1441,24 @@ function buildDanfoFrame(names: string[], dtypes: string[], columns: unknown[][]
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- danfo's own DataFrame typings do not cover column accessors
 export function tableToDanfo(table: Table): any {
-  if (!isArrowTable(table)) {
-    throw new DataFrameError(CODE_TYPE, `expected an Arrow Table, got ${describeValue(table)}`);
-  }
-  const like = table as unknown as TableLike;
+  const like = asTable(table);
   const fields = like.schema.fields;
   const n = like.numRows;
   const width = fields.length;
+  checkUniqueNames(fields.map((f) => String(f.name)));
   const names: string[] = [];
   const dtypes: string[] = [];
   const columns: unknown[][] = [];
   // Exact-size arrays: growing by push would give every 4-cell row a 17-slot
-  // backing store and copy the million-slot columns as they grow.
+  // backing store and copy the million-slot columns as they grow. Rows are
+  // copies of a null-filled template so they start with generic elements and
+  // never reallocate when a number and then a string are stored in them.
+  const rowTemplate = new Array<unknown>(width).fill(null);
   const rows: unknown[][] = new Array<unknown[]>(n);
-  for (let i = 0; i < n; i++) rows[i] = new Array<unknown>(width);
+  for (let i = 0; i < n; i++) rows[i] = rowTemplate.slice();
   for (let j = 0; j < width; j++) {
     const { name, type } = fields[j]!;
     const label = String(name);
-    if (names.includes(label)) {
-      throw new DataFrameError(CODE_UNSUPPORTED, `column name "${label}" appears twice; danfo needs unique column names`);
-    }
     const kind = kindOfArrowType(type);
     if (kind === undefined) throw unsupportedType(label, type);
     const vector = like.getChildAt(j);
@@ -1333,6 +1479,14 @@ export function tableToDanfo(table: Table): any {
 // Schemas
 // ---------------------------------------------------------------------------
 
+function asTable(table: Table): TableLike {
+  if (!isArrowTable(table)) {
+    const got = describeValue(table);
+    throw new DataFrameError(CODE_TYPE, `expected an Arrow Table, got ${got}`, { actual: got });
+  }
+  return table as unknown as TableLike;
+}
+
 function columnNullCount(table: TableLike, j: number): number {
   const vector = table.getChildAt(j);
   if (!vector) return 0;
@@ -1348,7 +1502,7 @@ function columnNullCount(table: TableLike, j: number): number {
  * Throws DATAFRAME_UNSUPPORTED for a column type with no kind.
  */
 export function schemaOf(table: Table): ColumnSchema[] {
-  const like = table as unknown as TableLike;
+  const like = asTable(table);
   return like.schema.fields.map((field, j) => {
     const kind = kindOfArrowType(field.type);
     if (kind === undefined) throw unsupportedType(field.name, field.type);
@@ -1362,7 +1516,7 @@ export function schemaOf(table: Table): ColumnSchema[] {
  * DataFrameError DATAFRAME_SCHEMA naming `where` and the offending column.
  */
 export function checkSchema(table: Table, expected: ColumnSchema[], where: string): void {
-  const like = table as unknown as TableLike;
+  const like = asTable(table);
   const fields = like.schema.fields;
   for (const want of expected) {
     const j = fields.findIndex((f) => f.name === want.name);
@@ -1371,17 +1525,27 @@ export function checkSchema(table: Table, expected: ColumnSchema[], where: strin
       throw new DataFrameError(
         CODE_SCHEMA,
         `${where}: missing column "${want.name}" (expected kind ${want.kind}); columns present: ${present}`,
+        { where, column: want.name, expected: want.kind },
       );
     }
     const actual = kindOfArrowType(fields[j]!.type);
     if (actual !== want.kind) {
       const shown = actual ?? `unsupported Arrow type ${String(fields[j]!.type)}`;
-      throw new DataFrameError(CODE_SCHEMA, `${where}: column "${want.name}" has kind ${shown}, expected ${want.kind}`);
+      throw new DataFrameError(CODE_SCHEMA, `${where}: column "${want.name}" has kind ${shown}, expected ${want.kind}`, {
+        where,
+        column: want.name,
+        expected: want.kind,
+        actual: shown,
+      });
     }
     if (want.nullable === false) {
       const nulls = columnNullCount(like, j);
       if (nulls > 0) {
-        throw new DataFrameError(CODE_SCHEMA, `${where}: column "${want.name}" holds ${nulls} null(s) but is declared non-nullable`);
+        throw new DataFrameError(CODE_SCHEMA, `${where}: column "${want.name}" holds ${nulls} null(s) but is declared non-nullable`, {
+          where,
+          column: want.name,
+          nulls,
+        });
       }
     }
   }

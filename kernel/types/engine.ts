@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import {
+  isPetrelError,
   typeToString,
   type Literal,
   type LiteralType,
@@ -13,14 +14,28 @@ import {
 import type { BlobAccess } from "./blobs.js";
 import { decodeIPC, encodeIPC, isArrowTable, isDanfoDataFrame, checkSchema, tableToDanfo } from "./dataframe.js";
 import { describeValue, TypeMismatchError } from "./errors.js";
+import { sha256 } from "./hash.js";
+
+/**
+ * Hints that shape the JS value a literal converts into, mirroring the type's
+ * structure (a DataFrame inside a struct field keeps its own format). Not part of
+ * the LiteralType: they are how this process wants the value, not what it is.
+ */
+export interface ValueHints {
+  /** How a DataFrame is handed to code: a danfo DataFrame (default) or a lazy Arrow Table. */
+  dataframe?: "danfo" | "arrow";
+  items?: ValueHints;
+  values?: ValueHints;
+  fields?: Record<string, ValueHints>;
+  variants?: (ValueHints | undefined)[];
+}
 
 /** What a conversion needs besides the value: blob access, where it happens, value hints. */
 export interface ConversionContext {
   blobs: BlobAccess;
-  /** Names the value in errors, e.g. `input minAge of node clean`. */
+  /** Names the value in errors, e.g. `input minAge of task clean`. */
   where: string;
-  /** How DataFrames are handed to task code. */
-  dataframe?: "danfo" | "arrow";
+  hints?: ValueHints | undefined;
 }
 
 /** A converter between JS values and Literals for the types it matches. */
@@ -171,12 +186,19 @@ const boolConverter = scalar(
 const datetimeConverter = scalar(
   "datetime",
   (value, type, ctx) => {
+    if (typeof value === "string" && !ISO_DATETIME.test(value)) {
+      // A string without a zone would be read in this process's zone: a notebook and a pod would disagree.
+      return fail(ctx, type, value, "strings must be ISO-8601 with a zone, e.g. 2026-01-31T12:00:00Z, or a date 2026-01-31");
+    }
     const d = value instanceof Date || isForeignDate(value) ? (value as Date) : typeof value === "string" ? new Date(value) : undefined;
     if (!d || Number.isNaN(d.getTime())) return fail(ctx, type, value, d ? "not a valid date" : undefined);
     return { kind: "datetime", value: d.toISOString() };
   },
   (literal) => new Date(literal.value),
 );
+
+/** ISO-8601 with an explicit zone (Z or ±hh:mm), or a bare date (which ISO reads as UTC). */
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** Dates from another vm context (a notebook cell) fail `instanceof Date`. */
 function isForeignDate(value: unknown): boolean {
@@ -267,13 +289,13 @@ const listConverter: Converter = {
     const items = (type as { items: LiteralType }).items;
     return {
       kind: "list",
-      items: value.map((v, i) => engine.toLiteral(v, items, { ...ctx, where: `${ctx.where}[${i}]` })),
+      items: value.map((v, i) => engine.toLiteral(v, items, { ...ctx, where: `${ctx.where}[${i}]`, hints: ctx.hints?.items })),
     };
   },
   toValue(literal, type, ctx, engine) {
     if (literal.kind !== "list") return badLiteral(ctx, type, literal);
     const items = (type as { items: LiteralType }).items;
-    return literal.items.map((l, i) => engine.toValue(l, items, { ...ctx, where: `${ctx.where}[${i}]` }));
+    return literal.items.map((l, i) => engine.toValue(l, items, { ...ctx, where: `${ctx.where}[${i}]`, hints: ctx.hints?.items }));
   },
 };
 
@@ -284,21 +306,23 @@ const mapConverter: Converter = {
     const entries =
       value instanceof Map ? [...value.entries()] : isRecord(value) ? Object.entries(value) : fail(ctx, type, value);
     const values = (type as { values: LiteralType }).values;
-    const out: Record<string, Literal> = {};
+    const out: [string, Literal][] = [];
     for (const [k, v] of entries) {
       if (typeof k !== "string") return fail(ctx, type, value, `key ${describeValue(k)} is not a string`);
-      out[k] = engine.toLiteral(v, values, { ...ctx, where: `${ctx.where}[${JSON.stringify(k)}]` });
+      out.push([k, engine.toLiteral(v, values, { ...ctx, where: `${ctx.where}[${JSON.stringify(k)}]`, hints: ctx.hints?.values })]);
     }
-    return { kind: "map", entries: out };
+    // fromEntries defines own properties, so a "__proto__" key stays a key.
+    return { kind: "map", entries: Object.fromEntries(out) };
   },
   toValue(literal, type, ctx, engine) {
     if (literal.kind !== "map") return badLiteral(ctx, type, literal);
     const values = (type as { values: LiteralType }).values;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(literal.entries)) {
-      out[k] = engine.toValue(v, values, { ...ctx, where: `${ctx.where}[${JSON.stringify(k)}]` });
-    }
-    return out;
+    return Object.fromEntries(
+      Object.entries(literal.entries).map(([k, v]) => [
+        k,
+        engine.toValue(v, values, { ...ctx, where: `${ctx.where}[${JSON.stringify(k)}]`, hints: ctx.hints?.values }),
+      ]),
+    );
   },
 };
 
@@ -319,7 +343,7 @@ const structConverter: Converter = {
     }
     const out: Record<string, Literal> = {};
     for (const [k, ft] of Object.entries(fields)) {
-      out[k] = engine.toLiteral(value[k], ft, { ...ctx, where: `${ctx.where}.${k}` });
+      out[k] = engine.toLiteral(value[k], ft, { ...ctx, where: `${ctx.where}.${k}`, hints: ctx.hints?.fields?.[k] });
     }
     return { kind: "map", entries: out };
   },
@@ -332,7 +356,7 @@ const structConverter: Converter = {
       if (!field) {
         throw new TypeMismatchError(`${ctx.where}.${k}`, typeToString(ft), "nothing (missing field)");
       }
-      out[k] = engine.toValue(field, ft, { ...ctx, where: `${ctx.where}.${k}` });
+      out[k] = engine.toValue(field, ft, { ...ctx, where: `${ctx.where}.${k}`, hints: ctx.hints?.fields?.[k] });
     }
     return out;
   },
@@ -356,12 +380,11 @@ const unionConverter: Converter = {
   matches: (type) => type.kind === "union",
   toLiteral(value, type, ctx, engine) {
     const variants = (type as { variants: LiteralType[] }).variants;
-    const reasons: string[] = [];
     for (let i = 0; i < variants.length; i++) {
       try {
-        return { kind: "union", variant: i, value: engine.toLiteral(value, variants[i]!, ctx) };
-      } catch (e) {
-        reasons.push(`${typeToString(variants[i]!)}: ${(e as Error).message}`);
+        return { kind: "union", variant: i, value: engine.toLiteral(value, variants[i]!, { ...ctx, hints: ctx.hints?.variants?.[i] }) };
+      } catch {
+        // Try the next variant.
       }
     }
     return fail(ctx, type, value, "it fits none of the variants");
@@ -369,7 +392,7 @@ const unionConverter: Converter = {
   toValue(literal, type, ctx, engine) {
     const variants = (type as { variants: LiteralType[] }).variants;
     if (literal.kind !== "union" || !variants[literal.variant]) return badLiteral(ctx, type, literal);
-    return engine.toValue(literal.value, variants[literal.variant]!, ctx);
+    return engine.toValue(literal.value, variants[literal.variant]!, { ...ctx, hints: ctx.hints?.variants?.[literal.variant] });
   },
 };
 
@@ -388,7 +411,7 @@ const dataframeConverter: Converter = {
     const table = decodeIPC(ctx.blobs.get(literal.blob));
     const columns = (type as { columns?: { name: string; kind: "int" }[] }).columns;
     if (columns) checkSchema(table, columns, ctx.where);
-    return ctx.dataframe === "arrow" ? table : tableToDanfo(table);
+    return ctx.hints?.dataframe === "arrow" ? table : tableToDanfo(table);
   },
 };
 
@@ -438,14 +461,20 @@ const dirConverter: Converter = {
   },
   toValue(literal, type, ctx) {
     if (literal.kind !== "blob" || literal.blob.format !== "dir") return badLiteral(ctx, type, literal);
-    const root = join(ctx.blobs.workDir, literal.blob.hash.replace(":", "-"), literal.blob.filename ?? "dir");
-    const manifest = JSON.parse(new TextDecoder().decode(ctx.blobs.get(literal.blob))) as DirManifest;
+    const root = join(ctx.blobs.workDir, literal.blob.hash.replace(":", "-"), safeName(literal.blob.filename, "dir", ctx));
+    let manifest: DirManifest;
+    try {
+      manifest = JSON.parse(new TextDecoder().decode(ctx.blobs.get(literal.blob))) as DirManifest;
+    } catch (e) {
+      if (isPetrelError(e)) throw e;
+      throw new TypeMismatchError(ctx.where, "a directory manifest", "unreadable bytes");
+    }
     for (const f of manifest.files) {
-      const target = join(root, ...f.path.split("/"));
-      if (!existsSync(target)) {
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, ctx.blobs.get({ hash: f.hash, size: f.size, format: "file" }));
+      const segments = f.path.split("/");
+      if (segments.some((s) => s === "" || s === "." || s === "..") || f.path.includes("\\")) {
+        throw new TypeMismatchError(ctx.where, "a directory manifest with relative paths", `path ${JSON.stringify(f.path)}`);
       }
+      writeVerified(join(root, ...segments), f.hash, () => ctx.blobs.get({ hash: f.hash, size: f.size, format: "file" }));
     }
     mkdirSync(root, { recursive: true });
     return root;
@@ -463,12 +492,29 @@ function walk(dir: string): string[] {
 }
 
 function materialize(ctx: ConversionContext, hash: string, filename: string, bytes: () => Uint8Array): string {
-  const target = join(ctx.blobs.workDir, hash.replace(":", "-"), filename);
-  if (!existsSync(target)) {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, bytes());
-  }
+  const target = join(ctx.blobs.workDir, hash.replace(":", "-"), safeName(filename, "file", ctx));
+  writeVerified(target, hash, bytes);
   return target;
+}
+
+/**
+ * Writes content-addressed bytes to `target`, reusing an existing copy only if it
+ * still has the right content: a task that edited the file it was given must not
+ * change what the next reader of that content sees.
+ */
+function writeVerified(target: string, hash: string, bytes: () => Uint8Array): void {
+  if (existsSync(target) && sha256(readFileSync(target)) === hash) return;
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, bytes());
+}
+
+/** A file name from a literal, as a single path segment: never `..`, a separator or empty. */
+function safeName(name: string | undefined, fallback: string, ctx: ConversionContext): string {
+  if (name === undefined) return fallback;
+  if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
+    throw new TypeMismatchError(ctx.where, "a plain file name", JSON.stringify(name));
+  }
+  return name;
 }
 
 /** The built-in converters, one per LiteralType kind. */

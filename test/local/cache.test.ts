@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { tableFromArrays } from "apache-arrow";
 import { DataFrame } from "danfojs-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isExecutionFailedError, t, task, workflow } from "../../kernel/index.js";
+import { isExecutionFailedError, t, task } from "../../kernel/index.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
