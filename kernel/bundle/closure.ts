@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as TS from "typescript";
 
@@ -280,6 +280,16 @@ function parseFunctionText(text: string): TS.Node {
     if ((sf as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics.length === 0) return sf;
   }
   return t.createSourceFile("fn.ts", text, t.ScriptTarget.Latest, true, t.ScriptKind.TS);
+}
+
+/**
+ * A call site as people read it and as specs record it: relative to the working
+ * directory when inside it, so the same code registered from two machines gives
+ * the same spec.
+ */
+export function describeSite(site: CallSite): string {
+  const rel = relative(process.cwd(), site.file);
+  return `${rel.startsWith("..") || isAbsolute(rel) ? basename(site.file) : rel.split(sep).join("/")}:${site.line}`;
 }
 
 /** Petrel's own kernel directory (sources or dist): never a user's call site. */

@@ -3,7 +3,7 @@
  * records a node; `task.run(inputs)` runs it on its own through the local engine.
  */
 import { QUANTITY_PATTERN, type CacheSpec, type Resources, type ResourceList, type TaskSpec, type TypedInterface } from "../model/index.js";
-import { callerSite, codeClosure, type CallSite } from "../bundle/index.js";
+import { callerSite, codeClosure, describeSite, type CallSite } from "../bundle/index.js";
 import type { LocalRunOptions, TaskContext } from "../local/index.js";
 import type { ValueHints } from "../types/index.js";
 import type { WorkflowSpec } from "../model/index.js";
@@ -162,7 +162,7 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
       secrets: [...(options.secrets ?? [])],
       interruptible: options.interruptible ?? false,
       ...(options.description ? { description: options.description } : {}),
-      ...(site ? { source: `${site.file}:${site.line}` } : {}),
+      ...(site ? { source: describeSite(site) } : {}),
     };
   };
 

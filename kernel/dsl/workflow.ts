@@ -6,7 +6,7 @@
 import type { LocalRunOptions } from "../local/index.js";
 import type { ValueHints } from "../types/index.js";
 import type { Binding, FailurePolicy, TypedInterface, WorkflowSpec } from "../model/index.js";
-import { callerSite } from "../bundle/index.js";
+import { callerSite, describeSite } from "../bundle/index.js";
 import { validateWorkflowSpec } from "./compile.js";
 import { localEntities } from "./entities.js";
 import { COMPILE_ERRORS, WorkflowCompileError } from "./errors.js";
@@ -127,7 +127,7 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
     outputs,
     failurePolicy,
     ...(options.description ? { description: options.description } : {}),
-    ...(site ? { source: `${site.file}:${site.line}` } : {}),
+    ...(site ? { source: describeSite(site) } : {}),
   };
   validateWorkflowSpec(spec);
 
