@@ -180,8 +180,9 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
   checkAcyclic(spec, (id) => [...(all.get(id)?.upstream ?? []), ...(sources.get(id) ?? [])]);
   for (const node of spec.nodes) {
     // A node must wait for every node it reads, or it could start before its input exists.
+    const upstream = new Set(node.upstream);
     for (const source of sources.get(node.id)!) {
-      if (!node.upstream.includes(source)) {
+      if (!upstream.has(source)) {
         fail(COMPILE_ERRORS.MISSING_UPSTREAM, `reads node ${source} but does not list it in upstream`, { node: node.id });
       }
     }

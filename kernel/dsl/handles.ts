@@ -16,8 +16,12 @@ export interface HandleData {
   hints: ValueHints;
   /** The node producing it; absent for workflow inputs. */
   node?: string;
-  /** A human description for errors: `output df of node clean`. */
-  label: string;
+}
+
+/** A human description of a handle for errors: `output df of node clean`. */
+export function handleLabel(data: HandleData): string {
+  const b = data.binding;
+  return b.kind === "input" ? `workflow input ${b.name}` : b.kind === "output" ? `output ${b.output} of node ${b.node}` : "a value";
 }
 
 /** A comparison operand: a handle or a plain value. */

@@ -133,7 +133,7 @@ export function launchPlan<I extends TypeMap, O extends TypeMap>(options: Launch
     Object.entries(wf.interface.outputs).map(([k]) => [k, {} as AnyType["hints"]]),
   );
   const call = (given: Record<string, unknown>) => {
-    const scope = currentScope(`launch plan ${name}`, `to run it, use ${name}.run(inputs)`);
+    const scope = currentScope(() => `launch plan ${name}`, () => `to run it, use ${name}.run(inputs)`);
     registerEntity(scope.registry, self, scope.workflow);
     mergeRegistry(scope.registry, registry, scope.workflow);
     const id = scope.nodeId(name);

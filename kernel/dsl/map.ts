@@ -58,7 +58,7 @@ export function map<I extends TypeMap, O extends TypeMap>(task: Task<I, O>, opti
   const nullable = options.minSuccessRatio !== undefined && ratio < 1;
   const iface = task.interface;
   return (inputs: Record<string, unknown>) => {
-    const scope = currentScope(`map(${task.name})`, "map() is for use inside a workflow definition");
+    const scope = currentScope(() => `map(${task.name})`, () => "map() is for use inside a workflow definition");
     registerEntity(scope.registry, task, scope.workflow);
     const id = scope.nodeId(`map-${task.name}`);
     const bindings: MapNode["inputs"] = {};

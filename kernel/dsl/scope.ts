@@ -19,7 +19,7 @@ import {
 import { blobsOf } from "../model/index.js";
 import { createMemoryBlobStore, createTypeEngine, isTypeMismatchError, type TypeEngine } from "../types/index.js";
 import { COMPILE_ERRORS, WorkflowCompileError } from "./errors.js";
-import { handleData, makeHandle, nodeIdOf, NODE_SYMBOL, RESERVED_OUTPUT_NAMES, type NodeOutputs, type NodeRef } from "./handles.js";
+import { handleData, handleLabel, makeHandle, nodeIdOf, NODE_SYMBOL, RESERVED_OUTPUT_NAMES, type NodeOutputs, type NodeRef } from "./handles.js";
 import type { AnyType, TypeMap } from "./t.js";
 
 /** Anything a node can target, as the scope tracks it. */
@@ -61,11 +61,15 @@ export class BuildScope {
   /** Next suffix per base name, so naming stays O(1) in a 10,000-node workflow. */
   private readonly next: Map<string, number>;
 
+  /** Binds the right-hand side of a comparison; one function per scope, shared by all its handles. */
+  readonly toOperand: (value: unknown, type: LiteralType) => Bound;
+
   constructor(
     readonly workflow: string,
     readonly registry: EntityRegistry,
     readonly parent?: BuildScope,
   ) {
+    this.toOperand = (value, type) => bindValue(value, type, { workflow, node: "(condition)", input: "(comparison)" });
     this.ids = parent ? parent.ids : new Set();
     this.next = parent ? parent.next : new Map();
   }
@@ -88,9 +92,9 @@ export class BuildScope {
 let current: BuildScope | undefined;
 
 /** The scope of the workflow being defined; throws when called outside one. */
-export function currentScope(what: string, hint: string): BuildScope {
+export function currentScope(what: () => string, hint: () => string): BuildScope {
   if (!current) {
-    throw new WorkflowCompileError(COMPILE_ERRORS.OUTSIDE_WORKFLOW, `${what} was called outside a workflow definition; ${hint}`);
+    throw new WorkflowCompileError(COMPILE_ERRORS.OUTSIDE_WORKFLOW, `${what()} was called outside a workflow definition; ${hint()}`);
   }
   return current;
 }
@@ -197,7 +201,7 @@ export function bindValue(value: unknown, to: LiteralType, where: { workflow: st
     if (!isAssignable(h.type, to)) {
       throw new WorkflowCompileError(
         COMPILE_ERRORS.BINDING_TYPE_MISMATCH,
-        `workflow ${where.workflow}, node ${where.node}, input ${where.input}: expected ${typeToString(to)}, got ${typeToString(h.type)} from ${h.label}`,
+        `workflow ${where.workflow}, node ${where.node}, input ${where.input}: expected ${typeToString(to)}, got ${typeToString(h.type)} from ${handleLabel(h)}`,
         { ...where, expected: typeToString(to), actual: typeToString(h.type) },
       );
     }
@@ -258,24 +262,26 @@ function isPlain(value: unknown): value is Record<string, unknown> {
 export function bindInputs(
   given: Record<string, unknown>,
   declared: Record<string, { type: LiteralType; default?: unknown }>,
-  where: { workflow: string; node: string; target: string },
+  where: { workflow: string; node: string; target: string | (() => string) },
   options: { allowMissing?: boolean } = {},
 ): { inputs: Record<string, Binding>; upstream: string[] } {
+  const target = () => (typeof where.target === "string" ? where.target : where.target());
   if (typeof given !== "object" || given === null) {
     throw new WorkflowCompileError(
       COMPILE_ERRORS.INVALID_OPTION,
       `workflow ${where.workflow}, node ${where.node}: inputs must be an object, got ${given === null ? "null" : typeof given}`,
-      where,
+      { workflow: where.workflow, node: where.node },
     );
   }
   const inputs: Record<string, Binding> = {};
   const upstream = new Set<string>();
-  for (const [name, value] of Object.entries(given)) {
+  for (const name in given) {
+    const value = given[name];
     const v = declared[name];
     if (!v) {
       throw new WorkflowCompileError(
         COMPILE_ERRORS.UNKNOWN_INPUT,
-        `workflow ${where.workflow}, node ${where.node}: ${where.target} has no input ${name} (inputs: ${Object.keys(declared).join(", ") || "none"})`,
+        `workflow ${where.workflow}, node ${where.node}: ${target()} has no input ${name} (inputs: ${Object.keys(declared).join(", ") || "none"})`,
         { workflow: where.workflow, node: where.node, input: name },
       );
     }
@@ -285,11 +291,12 @@ export function bindInputs(
     for (const u of bound.upstream) upstream.add(u);
   }
   if (!options.allowMissing) {
-    for (const [name, v] of Object.entries(declared)) {
+    for (const name in declared) {
+      const v = declared[name]!;
       if (!(name in inputs) && v.default === undefined && v.type.kind !== "optional") {
         throw new WorkflowCompileError(
           COMPILE_ERRORS.MISSING_INPUT,
-          `workflow ${where.workflow}, node ${where.node}: input ${name} (${typeToString(v.type)}) of ${where.target} is not bound`,
+          `workflow ${where.workflow}, node ${where.node}: input ${name} (${typeToString(v.type)}) of ${target()} is not bound`,
           { workflow: where.workflow, node: where.node, input: name, expected: typeToString(v.type) },
         );
       }
@@ -298,23 +305,14 @@ export function bindInputs(
   return { inputs, upstream: [...upstream] };
 }
 
-/** Handles for a node's outputs, with `.after()`. */
-export function nodeOutputs<O>(scope: BuildScope, node: Node, hints: Record<string, AnyType["hints"]>): NodeOutputs<O> {
-  const out: Record<string | symbol, unknown> = {};
-  for (const [name, type] of Object.entries(node.outputs)) {
-    out[name] = makeHandle(
-      {
-        binding: { kind: "output", node: node.id, output: name },
-        type,
-        hints: hints[name] ?? {},
-        node: node.id,
-        label: `output ${name} of node ${node.id}`,
-      },
-      (v, t) => bindValue(v, t, { workflow: scope.workflow, node: node.id, input: "(condition)" }),
-    );
-  }
-  out[NODE_SYMBOL] = node.id;
-  out.after = (...others: NodeRef[]) => {
+const NODE_STATE = Symbol("petrel.nodeState");
+
+/** What every node's outputs object shares through its prototype: `.after()`. */
+class NodeOutputsBase {
+  declare readonly [NODE_STATE]: { scope: BuildScope; node: Node };
+
+  after(...others: NodeRef[]): this {
+    const { scope, node } = this[NODE_STATE];
     for (const other of others) {
       const id = nodeIdOf(other);
       if (!id) {
@@ -326,7 +324,22 @@ export function nodeOutputs<O>(scope: BuildScope, node: Node, hints: Record<stri
       }
       if (!node.upstream.includes(id)) node.upstream.push(id);
     }
-    return out;
-  };
+    return this;
+  }
+}
+
+/** Handles for a node's outputs, with `.after()`: one object per output, nothing per node beyond that. */
+export function nodeOutputs<O>(scope: BuildScope, node: Node, hints: Record<string, AnyType["hints"]>): NodeOutputs<O> {
+  const out = new NodeOutputsBase() as unknown as Record<string | symbol, unknown>;
+  out[NODE_STATE] = { scope, node };
+  out[NODE_SYMBOL] = node.id;
+  for (const name in node.outputs) {
+    out[name] = makeHandle(
+      { binding: { kind: "output", node: node.id, output: name }, type: node.outputs[name]!, hints: hints[name] ?? NO_HINTS, node: node.id },
+      scope.toOperand,
+    );
+  }
   return out as unknown as NodeOutputs<O>;
 }
+
+const NO_HINTS = Object.freeze({});

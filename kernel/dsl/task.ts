@@ -167,19 +167,24 @@ export function task<I extends TypeMap, O extends TypeMap>(options: TaskOptions<
   };
 
   const hints = hintsOf(options.outputs);
+  // Shared by every node of this task: specs are plain data that nothing mutates.
+  const target = { resourceType: "task" as const, name };
+  const outputTypes = Object.fromEntries(Object.entries(iface.outputs).map(([k, v]) => [k, v.type]));
+  const what = () => `task ${name}`;
+  const hint = () => `to run it on its own, use ${name}.run(inputs)`;
   const call = (inputs: Record<string, unknown>) => {
-    const scope = currentScope(`task ${name}`, `to run it on its own, use ${name}.run(inputs)`);
+    const scope = currentScope(what, hint);
     registerEntity(scope.registry, self, scope.workflow);
     const id = scope.nodeId(name);
-    const bound = bindInputs(inputs, iface.inputs, { workflow: scope.workflow, node: id, target: `task ${name}` });
+    const bound = bindInputs(inputs, iface.inputs, { workflow: scope.workflow, node: id, target: what });
     const node = {
       kind: "task" as const,
       id,
-      target: { resourceType: "task" as const, name },
+      target,
       inputs: bound.inputs,
       upstream: bound.upstream,
       metadata: { name },
-      outputs: Object.fromEntries(Object.entries(iface.outputs).map(([k, v]) => [k, v.type])),
+      outputs: outputTypes,
     };
     scope.addNode(node);
     return nodeOutputs(scope, node, hints);

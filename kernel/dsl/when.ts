@@ -25,7 +25,7 @@ interface PendingCase {
 
 /** Starts a conditional. */
 export function when(condition: ConditionExpr): { then<O>(build: () => NodeOutputs<O>): Branch<O> } {
-  const scope = currentScope("when()", "conditionals are for use inside a workflow definition");
+  const scope = currentScope(() => "when()", () => "conditionals are for use inside a workflow definition");
   const id = scope.nodeId("branch");
   const cases: PendingCase[] = [];
 

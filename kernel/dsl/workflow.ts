@@ -95,9 +95,8 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
         binding: { kind: "input", name: k },
         type: v.type,
         hints: (options.inputs[k] as AnyType).hints,
-        label: `workflow input ${k}`,
       },
-      (value, type) => bindValue(value, type, { workflow: name, node: "(condition)", input: k }),
+      scope.toOperand,
     );
   }
   const returned = withScope(scope, () => build(handles as InputHandles<I>));
@@ -129,11 +128,11 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
     ...(options.description ? { description: options.description } : {}),
     ...(site ? { source: describeSite(site) } : {}),
   };
-  validateWorkflowSpec(spec);
+  if (!isBuiltInOrder(spec)) validateWorkflowSpec(spec);
 
   const hints = hintsOf(options.outputs);
   const call = (inputs: Record<string, unknown>) => {
-    const outer = currentScope(`workflow ${name}`, `to run it, use ${name}.run(inputs)`);
+    const outer = currentScope(() => `workflow ${name}`, () => `to run it, use ${name}.run(inputs)`);
     registerEntity(outer.registry, self, outer.workflow);
     mergeRegistry(outer.registry, registry, outer.workflow);
     const id = outer.nodeId(name);
@@ -162,6 +161,33 @@ export function workflow<I extends TypeMap, O extends TypeMap>(
   Object.defineProperty(self, "name", { value: name });
   registerEntity(registry, self, name);
   return self as unknown as Workflow<I, O>;
+}
+
+/**
+ * The DSL type-checks every binding as it is made, and a node can only read nodes
+ * made before it, so a spec whose order edges all point backwards, whose outputs
+ * read top-level nodes and which returns every declared output needs no further
+ * checks. Anything else (a forward `.after()`, a handle smuggled out of a branch)
+ * goes through the full validation, which names the problem. Keeps a 10,000-node
+ * definition fast.
+ */
+function isBuiltInOrder(spec: WorkflowSpec): boolean {
+  const position = new Map<string, number>();
+  for (let i = 0; i < spec.nodes.length; i++) position.set(spec.nodes[i]!.id, i);
+  for (let i = 0; i < spec.nodes.length; i++) {
+    for (const up of spec.nodes[i]!.upstream) if (!((position.get(up) ?? Infinity) < i)) return false;
+  }
+  const readsTopLevel = (b: Binding): boolean =>
+    b.kind === "output"
+      ? position.has(b.node)
+      : b.kind === "list"
+        ? b.items.every(readsTopLevel)
+        : b.kind === "map"
+          ? Object.values(b.entries).every(readsTopLevel)
+          : true;
+  return (
+    Object.keys(spec.interface.outputs).every((k) => k in spec.outputs) && Object.values(spec.outputs).every(readsTopLevel)
+  );
 }
 
 /** Copies a subworkflow's entities into the enclosing registry. */

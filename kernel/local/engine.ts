@@ -179,10 +179,21 @@ class WorkflowExecution implements Scope {
   }
 
   private launch(state: NodeState): void {
+    // Task nodes start only once a slot is free, so a wide graph queues cheap closures.
+    if (state.node.kind === "task") this.shared.slots.schedule(() => this.start(state, { held: true }));
+    else this.start(state, { held: false });
+  }
+
+  private start(state: NodeState, slot: Slot): void {
+    if (this.record.endedAt !== undefined) {
+      // The run already failed while this node waited for a slot.
+      if (slot.held) this.shared.slots.release();
+      return;
+    }
     state.record.phase = "RUNNING";
     state.record.startedAt = now();
     this.shared.env.onEvent?.({ type: "node-started", run: this.shared.runId, node: state.record });
-    executeNode(state.node, state.record, this, this.shared, this.prefix).then(
+    executeNode(state.node, state.record, this, this.shared, this.prefix, slot).then(
       () => this.settled(state, undefined),
       (e: unknown) => this.settled(state, e),
     );
@@ -305,16 +316,28 @@ class WorkflowExecution implements Scope {
   }
 }
 
-function newNodeRecord(node: Node): NodeRecord {
+/** Every field present from the start, so records share one shape (V8 hidden class). */
+function newNodeRecord(node: Node, id: string = node.id, kind: NodeRecord["kind"] = node.kind): NodeRecord {
   return {
-    id: node.id,
+    id,
     name: node.kind === "branch" ? node.metadata.name : node.target.name,
-    kind: node.kind,
+    kind,
     phase: "UNDEFINED",
+    startedAt: undefined,
+    endedAt: undefined,
+    durationMs: undefined,
+    inputs: undefined,
+    outputs: undefined,
     attempts: [],
-    cache: { status: "DISABLED" },
+    cache: CACHE_NOT_LOOKED_UP,
+    error: undefined,
+    children: undefined,
+    run: undefined,
   };
 }
+
+/** Shared, frozen: most records never change their cache field. */
+const CACHE_NOT_LOOKED_UP: NodeRecord["cache"] = Object.freeze({ status: "DISABLED" });
 
 /** How a node reads its bindings: the enclosing workflow's inputs and node outputs. */
 interface Scope {
@@ -374,13 +397,32 @@ function resolveAdapted(binding: Binding, to: LiteralType, scope: Scope): Litera
   }
 }
 
-async function executeNode(node: Node, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<void> {
+/** A concurrency slot a task node may already hold when it starts (handed to its first attempt). */
+interface Slot {
+  held: boolean;
+}
+
+async function executeNode(
+  node: Node,
+  record: NodeRecord,
+  scope: Scope,
+  shared: Shared,
+  prefix: string,
+  slot: Slot = { held: false },
+): Promise<void> {
   const entities = shared.env.entities;
   switch (node.kind) {
     case "task": {
-      const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
-      record.inputs = resolveInputs(node, planFor(task, shared).inputTypes, scope, task.spec.interface.inputs);
-      record.outputs = await runTask(task, node, record, record.inputs, shared, prefix + node.id);
+      try {
+        const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
+        record.inputs = resolveInputs(node, planFor(task, shared).inputTypes, scope, task.spec.interface.inputs);
+        record.outputs = await runTask(task, node, record, record.inputs, shared, prefix + node.id, slot);
+      } finally {
+        if (slot.held) {
+          slot.held = false;
+          shared.slots.release();
+        }
+      }
       return;
     }
     case "workflow": {
@@ -477,37 +519,40 @@ async function runMap(node: MapNode, record: NodeRecord, shared: Shared, prefix:
     count = lit.items.length;
   }
   const n = count ?? 0;
-  const limit = new Semaphore(node.concurrency > 0 ? node.concurrency : Number.MAX_SAFE_INTEGER);
-  const children: NodeRecord[] = [];
+  const children: NodeRecord[] = new Array<NodeRecord>(n);
+  const results: (LiteralMap | undefined)[] = new Array<LiteralMap | undefined>(n).fill(undefined);
   record.children = children;
-  const results = await Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const child: NodeRecord = { ...newNodeRecord(node), id: `${node.id}[${i}]`, kind: "task" };
-      children.push(child);
-      const childInputs: LiteralMap = {};
-      for (const [k, v] of Object.entries(inputs)) {
-        childInputs[k] = node.mapped.includes(k) ? (v as { items: Literal[] }).items[i]! : v;
-      }
-      child.inputs = childInputs;
-      await limit.acquire();
-      child.phase = "RUNNING";
-      child.startedAt = now();
-      try {
-        child.outputs = await runTask(task, node, child, childInputs, shared, `${prefix}${node.id}[${i}]`);
-        child.phase = "SUCCEEDED";
-        return child.outputs;
-      } catch (e) {
-        if (child.phase === "RUNNING") child.phase = "FAILED";
-        child.error ??= toFailure(e, "system");
-        return undefined;
-      } finally {
-        child.endedAt = now();
-        child.durationMs = child.endedAt - child.startedAt;
-        limit.release();
-      }
+  const runInstance = async (i: number): Promise<void> => {
+    const child = newNodeRecord(node, `${node.id}[${i}]`, "task");
+    children[i] = child;
+    const childInputs: LiteralMap = {};
+    for (const k in inputs) {
+      childInputs[k] = node.mapped.includes(k) ? (inputs[k] as { items: Literal[] }).items[i]! : inputs[k]!;
+    }
+    child.inputs = childInputs;
+    child.phase = "RUNNING";
+    child.startedAt = now();
+    try {
+      child.outputs = await runTask(task, node, child, childInputs, shared, `${prefix}${node.id}[${i}]`);
+      child.phase = "SUCCEEDED";
+      results[i] = child.outputs;
+    } catch (e) {
+      if (child.phase === "RUNNING") child.phase = "FAILED";
+      child.error ??= toFailure(e, "system");
+    } finally {
+      child.endedAt = now();
+      child.durationMs = child.endedAt - child.startedAt;
+    }
+  };
+  // A pool of workers, not one async frame per instance: memory stays bounded by
+  // the concurrency, whatever the list length.
+  const workers = Math.min(n, node.concurrency > 0 ? node.concurrency : shared.env.maxParallelism);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < n) await runInstance(next++);
     }),
   );
-  children.sort((a, b) => indexOf(a.id) - indexOf(b.id));
   const succeeded = results.filter((r) => r !== undefined).length;
   if (n > 0 && succeeded / n < node.minSuccessRatio) {
     const firstFailure = children.find((c) => c.error)?.error;
@@ -528,10 +573,6 @@ async function runMap(node: MapNode, record: NodeRecord, shared: Shared, prefix:
     };
   }
   return outputs;
-}
-
-function indexOf(id: string): number {
-  return Number(/\[(\d+)\]$/.exec(id)?.[1] ?? 0);
 }
 
 async function runBranch(node: BranchNode, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<LiteralMap> {
@@ -634,6 +675,7 @@ async function runTask(
   inputs: LiteralMap,
   shared: Shared,
   nodePath: string,
+  slot: Slot = { held: false },
 ): Promise<LiteralMap> {
   const { env } = shared;
   const spec = task.spec;
@@ -653,10 +695,7 @@ async function runTask(
       record.cache.reason = found.reason!;
     }
   } else {
-    record.cache = {
-      status: "DISABLED",
-      reason: env.cache === undefined ? "caching is off for this run" : `task ${spec.name} is not cacheable (cache: false)`,
-    };
+    record.cache = planFor(task, shared).disabledCache;
   }
   const retries = node.metadata.retries ?? spec.retries;
   const timeoutMs = node.metadata.timeoutMs ?? spec.timeoutMs;
@@ -667,8 +706,11 @@ async function runTask(
   for (let attemptNo = 1; ; attemptNo++) {
     const attempt: AttemptRecord = { attempt: attemptNo, phase: "RUNNING", startedAt: now(), logs: [] };
     record.attempts.push(attempt);
-    const wait = shared.slots.acquire();
-    if (wait) await wait;
+    if (slot.held) slot.held = false; // the first attempt uses the slot the node started with
+    else {
+      const wait = shared.slots.acquire();
+      if (wait) await wait;
+    }
     let outputs: LiteralMap | undefined;
     let failure: FailureRecord | undefined;
     let phase: NodePhase = "SUCCEEDED";
@@ -880,6 +922,8 @@ interface TaskPlan {
   outputs: { name: string; type: LiteralType; ctx: ConversionContext }[];
   /** Declared input types, for adapting bound literals. */
   inputTypes: Record<string, LiteralType>;
+  /** The cache field of every node of this task when it is not looked up (shared, frozen). */
+  disabledCache: NodeRecord["cache"];
   outputNames: string[];
 }
 
@@ -906,6 +950,10 @@ function planFor(task: LocalTask, shared: Shared): TaskPlan {
     })),
     outputNames: Object.keys(spec.interface.outputs),
     inputTypes: declaredTypes(spec.interface.inputs),
+    disabledCache: Object.freeze({
+      status: "DISABLED",
+      reason: env.cache === undefined ? "caching is off for this run" : `task ${spec.name} is not cacheable (cache: false)`,
+    }),
   };
   shared.plans.set(task, plan);
   return plan;

@@ -1,22 +1,30 @@
-/** A counting semaphore: the fast path takes a slot without allocating a promise. */
+/**
+ * A counting semaphore whose waiters are plain callbacks: ten thousand ready tasks
+ * wait as ten thousand closures in an array, not as suspended async frames.
+ */
 export class Semaphore {
   // A queue with a moving head: Array#shift is O(n), which turns 10,000 waiters quadratic.
   private waiters: (() => void)[] = [];
   private head = 0;
+
   constructor(private available: number) {}
 
-  /** Takes a slot now if one is free. */
-  tryAcquire(): boolean {
+  /** Runs `fn` once a slot is taken for it (now, if one is free); `fn` must release it. */
+  schedule(fn: () => void): void {
     if (this.available > 0) {
       this.available--;
-      return true;
+      fn();
+    } else {
+      this.waiters.push(fn);
     }
-    return false;
   }
 
-  /** Waits for a slot. */
+  /** Waits for a slot: undefined when one was free (no promise allocated). */
   acquire(): Promise<void> | undefined {
-    if (this.tryAcquire()) return undefined;
+    if (this.available > 0) {
+      this.available--;
+      return undefined;
+    }
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
