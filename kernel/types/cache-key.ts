@@ -20,8 +20,19 @@ export interface CacheKey {
   parts: CacheKeyParts;
 }
 
-/** A hash of an interface's names and types (descriptions and defaults do not count). */
+const interfaceHashes = new WeakMap<TypedInterface, string>();
+
+/** A hash of an interface's names and types (descriptions and defaults do not count); memoized per interface object. */
 export function interfaceHash(iface: TypedInterface): string {
+  let hash = interfaceHashes.get(iface);
+  if (hash === undefined) {
+    hash = computeInterfaceHash(iface);
+    interfaceHashes.set(iface, hash);
+  }
+  return hash;
+}
+
+function computeInterfaceHash(iface: TypedInterface): string {
   const view = (vars: TypedInterface["inputs"]) =>
     Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, JSON.parse(canonicalTypeJSON(v.type)) as unknown]));
   return sha256(stableStringify({ inputs: view(iface.inputs), outputs: view(iface.outputs) }));
