@@ -13,23 +13,16 @@ import {
   type NodeRecord,
   type RunRecord,
 } from "../local/index.js";
-import type { Literal, LiteralMap, TypedInterface, WorkflowSpec } from "../model/index.js";
+import type { Literal, TypedInterface, WorkflowSpec } from "../model/index.js";
 import type { ValueHints } from "../types/index.js";
 import { renderRunTable } from "./render.js";
 
-/** The result of a local run: its record plus typed outputs, converted on creation. */
-export class WorkflowRun<O> {
-  /** Output values, as a downstream task would receive them. */
-  readonly outputs: O;
-
+/** A run's record, with values converted on request (a failed run's record is one of these). */
+export class PartialRun {
   constructor(
     readonly record: RunRecord,
-    private readonly env: LocalEnvironment,
-    private readonly iface: TypedInterface,
-    private readonly hints: Record<string, ValueHints> = {},
-  ) {
-    this.outputs = this.convert(record.outputs ?? {}, iface.outputs, "output") as O;
-  }
+    protected readonly env: LocalEnvironment,
+  ) {}
 
   get id(): string {
     return this.record.id;
@@ -49,28 +42,32 @@ export class WorkflowRun<O> {
   value(node: string, name: string, options: { from?: "outputs" | "inputs"; as?: "danfo" | "arrow" } = {}): unknown {
     const rec = findNode(this.record, node);
     if (!rec) throw new RangeError(`run ${this.id} has no node ${node} (nodes: ${Object.keys(this.record.nodes).join(", ")})`);
+    const what = options.from === "inputs" ? "input" : "output";
     const lit: Literal | undefined = rec[options.from ?? "outputs"]?.[name];
-    if (!lit) throw new RangeError(`node ${node} has no ${options.from === "inputs" ? "input" : "output"} ${name}`);
-    return literalToValue(lit, this.env, `${options.from === "inputs" ? "input" : "output"} ${name} of node ${node}`, options.as);
+    if (!lit) throw new RangeError(`node ${node} has no ${what} ${name}`);
+    return literalToValue(lit, this.env, `${what} ${name} of node ${node}`, options.as);
   }
 
   /** The node table, for terminals. */
   toString(): string {
     return renderRunTable(this.record);
   }
+}
 
-  private convert(lits: LiteralMap, vars: TypedInterface["outputs"], what: string): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(vars)) {
-      const lit = lits[k];
+/** The result of a successful local run: its record plus typed outputs, converted on creation. */
+export class WorkflowRun<O> extends PartialRun {
+  /** Output values, as a downstream task would receive them. */
+  readonly outputs: O;
+
+  constructor(record: RunRecord, env: LocalEnvironment, iface: TypedInterface, hints: Record<string, ValueHints> = {}) {
+    super(record, env);
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(iface.outputs)) {
+      const lit = record.outputs?.[k];
       if (!lit) continue;
-      out[k] = this.env.engine.toValue(lit, v.type, {
-        blobs: this.env.blobs,
-        where: `${what} ${k} of run ${this.record.id}`,
-        hints: this.hints[k],
-      });
+      outputs[k] = env.engine.toValue(lit, v.type, { blobs: env.blobs, where: `output ${k} of run ${record.id}`, hints: hints[k] });
     }
-    return out;
+    this.outputs = outputs as O;
   }
 }
 
@@ -129,22 +126,5 @@ export async function runLocally<O>(
       Object.defineProperty(e, "result", { value: new PartialRun(e.run as RunRecord, env), enumerable: false });
     }
     throw e;
-  }
-}
-
-/** A failed run's record, with value access for the nodes that did finish. */
-export class PartialRun {
-  constructor(
-    readonly record: RunRecord,
-    private readonly env: LocalEnvironment,
-  ) {}
-  value(node: string, name: string, options: { from?: "outputs" | "inputs"; as?: "danfo" | "arrow" } = {}): unknown {
-    const rec = findNode(this.record, node);
-    const lit = rec?.[options.from ?? "outputs"]?.[name];
-    if (!lit) throw new RangeError(`node ${node} has no ${options.from === "inputs" ? "input" : "output"} ${name}`);
-    return literalToValue(lit, this.env, `${name} of node ${node}`, options.as);
-  }
-  toString(): string {
-    return renderRunTable(this.record);
   }
 }
