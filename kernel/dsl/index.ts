@@ -11,7 +11,7 @@
  * ```
  */
 export { t } from "./t.js";
-export type { Type, AnyType, TypeMap, ValueOf, AcceptsOf, Values, Accepts, CallInputs, DataFrameFormat, DataFrameOptions, FilePath } from "./t.js";
+export type { Type, AnyType, TypeMap, ValueOf, AcceptsOf, Values, Accepts, CallInputs, DataFrameFormat, DataFrameOptions, FilePath, ArrowTable, DanfoDataFrame } from "./t.js";
 export { task } from "./task.js";
 export type { Task, AnyTask, TaskOptions, TaskFunction, CacheOptions, ResourceOptions, BindInputs, OutputValues } from "./task.js";
 export { workflow, isHandle } from "./workflow.js";

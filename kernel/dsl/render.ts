@@ -10,7 +10,7 @@ export function renderRunTable(record: RunRecord): string {
     rows.push([
       `${indent}${n.id}`,
       n.phase,
-      n.kind === "task" ? n.cache.status : "",
+      n.kind === "task" || n.kind === "map" ? n.cache.status : "",
       n.attempts.length > 0 ? String(n.attempts.length) : "",
       n.durationMs !== undefined ? formatMs(n.durationMs) : "",
       n.error ? `${n.error.code}: ${firstLine(n.error.message)}` : (n.cache.reason ?? ""),

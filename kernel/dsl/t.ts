@@ -147,3 +147,12 @@ export const t = {
   /** A directory, stored by content; tasks receive a local path. */
   dir: () => makeType<FilePath>({ kind: "dir" }),
 } as const;
+
+/**
+ * The DataFrame classes a `t.dataframe()` value can be, re-exported so that
+ * declarations inferred in notebook cells (which tslab emits as .d.ts) can name
+ * them through "petrel" even where apache-arrow or danfojs-node are not direct
+ * dependencies of the notebook's folder.
+ */
+export type { Table as ArrowTable } from "apache-arrow";
+export type { DataFrame as DanfoDataFrame } from "danfojs-node";

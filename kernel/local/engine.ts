@@ -336,6 +336,16 @@ function newNodeRecord(node: Node, id: string = node.id, kind: NodeRecord["kind"
   };
 }
 
+/** A map node's cache field: HIT when every instance hit, otherwise the counts per status. */
+function summarizeCache(children: NodeRecord[]): NodeRecord["cache"] {
+  if (children.length === 0) return CACHE_NOT_LOOKED_UP;
+  const counts = new Map<string, number>();
+  for (const c of children) counts.set(c.cache.status, (counts.get(c.cache.status) ?? 0) + 1);
+  const reason = [...counts].map(([status, n]) => `${n} ${status}`).join(", ");
+  if (counts.size === 1) return { status: children[0]!.cache.status, reason: `all ${children.length} instances ${children[0]!.cache.status}` };
+  return { status: counts.has("POPULATED") ? "POPULATED" : counts.has("MISS") ? "MISS" : "HIT", reason };
+}
+
 /** Shared, frozen: most records never change their cache field. */
 const CACHE_NOT_LOOKED_UP: NodeRecord["cache"] = Object.freeze({ status: "DISABLED" });
 
@@ -553,6 +563,7 @@ async function runMap(node: MapNode, record: NodeRecord, shared: Shared, prefix:
       while (next < n) await runInstance(next++);
     }),
   );
+  record.cache = summarizeCache(children);
   const succeeded = results.filter((r) => r !== undefined).length;
   if (n > 0 && succeeded / n < node.minSuccessRatio) {
     const firstFailure = children.find((c) => c.error)?.error;

@@ -13,7 +13,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), "petrel-start-"));
 function progress(event: RunEvent): void {
   if (event.type === "node-finished") {
     const n = event.node;
-    process.stdout.write(`  ${n.phase === "SUCCEEDED" ? "✓" : "✗"} ${n.id.padEnd(12)} ${(n.kind === "task" ? n.cache.status : "").padEnd(9)} ${(n.durationMs ?? 0).toFixed(1)} ms\n`);
+    process.stdout.write(`  ${n.phase === "SUCCEEDED" ? "✓" : "✗"} ${n.id.padEnd(12)} ${(n.kind === "task" || n.kind === "map" ? n.cache.status : "").padEnd(9)} ${(n.durationMs ?? 0).toFixed(1)} ms\n`);
   } else if (event.type === "attempt-failed") {
     process.stdout.write(`  ! ${event.node.id} attempt ${event.attempt.attempt} failed, retrying in ${event.retryInMs} ms\n`);
   }

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { tableFromArrays } from "apache-arrow";
 import { DataFrame } from "danfojs-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isExecutionFailedError, t, task } from "../../kernel/index.js";
+import { isExecutionFailedError, map, t, task, workflow } from "../../kernel/index.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -82,6 +82,23 @@ describe("cache keys follow content", () => {
     const over = await counter.run({}, { cacheDir, overwriteCache: true });
     expect(over.nodes.counter!.cache).toMatchObject({ status: "POPULATED", reason: "overwriteCache was requested for this run" });
     expect((await counter.run({}, { cacheDir })).outputs.n).toBe(2);
+  });
+
+  it("summarizes a map node's cache status from its instances", async () => {
+    const cacheDir = tempDir();
+    const sq = task({ name: "sq", inputs: { x: t.int() }, outputs: { y: t.int() }, cache: { version: "1" } }, ({ x }) => ({ y: x * x }));
+    const wf = workflow({ name: "squares", inputs: { xs: t.list(t.int()) }, outputs: { ys: t.list(t.int()) } }, ({ xs }) => ({
+      ys: map(sq)({ x: xs }).y,
+    }));
+    expect((await wf.run({ xs: [1, 2] }, { cacheDir })).nodes["map-sq"]!.cache).toEqual({
+      status: "POPULATED",
+      reason: "all 2 instances POPULATED",
+    });
+    expect((await wf.run({ xs: [1, 2, 3] }, { cacheDir })).nodes["map-sq"]!.cache).toEqual({
+      status: "POPULATED",
+      reason: "2 HIT, 1 POPULATED",
+    });
+    expect((await wf.run({ xs: [3, 2, 1] }, { cacheDir })).nodes["map-sq"]!.cache.status).toBe("HIT");
   });
 
   it("marks tasks without cache: true as DISABLED", async () => {
