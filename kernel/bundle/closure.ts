@@ -1,16 +1,20 @@
 /**
  * Code closures: the source a function depends on, found statically. A task's
  * default cache version is the hash of its closure: its own text, every top-level
- * declaration it reaches in its module (transitively, across relative imports), and
- * the versions of the npm packages it imports. Editing the task or any helper it
- * calls changes the version; editing unrelated code does not.
+ * declaration it reaches in its module (transitively, across relative imports and,
+ * for notebook cells, across cells), and the versions of the npm packages it imports.
+ * Editing the task or any helper it calls changes the version; editing unrelated code
+ * does not. Declarations are hashed by name and text, never by file path, so the same
+ * code gives the same version on every machine and in every cell it is re-run in.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as TS from "typescript";
+import { freeNames } from "./free-names.js";
+import { installedVersion, isBuiltinSpecifier, packageName, PETREL_PACKAGE, petrelSpecifierOf } from "./packages.js";
+import { bindingNames, parseSource, typescript } from "./typescript.js";
 
 /** Where a definition was made: the user's file and position. */
 export interface CallSite {
@@ -31,8 +35,17 @@ export interface CodeClosure {
   packages: string[];
 }
 
-/** Supplies source text for files that are not on disk (notebook cells). */
-export type SourceProvider = (file: string) => string | undefined;
+/**
+ * Supplies source text for files that are not on disk (notebook cells). A provider
+ * may also say where a name that a file uses but does not declare is defined
+ * (`resolveName`): notebook cells share one namespace, so a task in one cell calls
+ * helpers declared in others.
+ */
+export interface SourceProvider {
+  (file: string): string | undefined;
+  /** The file that defines `name` for code in `file` (a declaration or an import), if the provider knows. */
+  resolveName?: (file: string, name: string) => string | undefined;
+}
 
 const providers: SourceProvider[] = [];
 
@@ -45,12 +58,16 @@ export function registerSourceProvider(provider: SourceProvider): () => void {
   };
 }
 
-const require = createRequire(import.meta.url);
-let ts: typeof TS | undefined;
-/** TypeScript is loaded only when a closure is first needed: it costs ~300 ms. */
-function typescript(): typeof TS {
-  ts ??= require("typescript") as typeof TS;
-  return ts;
+const pinned = new WeakMap<object, CodeClosure>();
+
+/**
+ * Fixes the closure `codeClosure` reports for `fn`. A loaded bundle pins each task's
+ * function to the closure recorded when the bundle was built, so the task keeps the
+ * cache version it had where its source lives (see `loadBundle`). Must happen before
+ * the task's spec is first read: specs are compiled once.
+ */
+export function pinCodeClosure(fn: (...args: never[]) => unknown, closure: CodeClosure): void {
+  pinned.set(fn, closure);
 }
 
 /** Top-level declarations of a module, by name. */
@@ -83,7 +100,7 @@ function loadModule(file: string): ModuleInfo | undefined {
   const cached = moduleCache.get(file);
   if (cached && cached.mtimeMs === src.mtimeMs && src.mtimeMs !== -1) return cached.info;
   const t = typescript();
-  const sourceFile = t.createSourceFile(file, src.text, t.ScriptTarget.Latest, true, scriptKind(file));
+  const sourceFile = parseSource(file, src.text);
   const declarations = new Map<string, TS.Node>();
   const imports = new Map<string, { from: string; imported: string }>();
   for (const stmt of sourceFile.statements) {
@@ -112,61 +129,6 @@ function loadModule(file: string): ModuleInfo | undefined {
   return info;
 }
 
-function scriptKind(file: string): TS.ScriptKind {
-  const t = typescript();
-  if (/\.tsx$/.test(file)) return t.ScriptKind.TSX;
-  if (/\.[cm]?ts$/.test(file)) return t.ScriptKind.TS;
-  if (/\.jsx$/.test(file)) return t.ScriptKind.JSX;
-  return /\.[cm]?js$/.test(file) ? t.ScriptKind.JS : t.ScriptKind.TS;
-}
-
-function bindingNames(name: TS.BindingName): string[] {
-  const t = typescript();
-  if (t.isIdentifier(name)) return [name.text];
-  const out: string[] = [];
-  for (const el of name.elements) if (!t.isOmittedExpression(el)) out.push(...bindingNames(el.name));
-  return out;
-}
-
-/**
- * Identifiers a node reads that it does not declare itself. Conservative: a name
- * declared anywhere inside the node counts as local, which can only under-report
- * a shadowed helper, never invent one.
- */
-function freeIdentifiers(node: TS.Node): Set<string> {
-  const t = typescript();
-  const declared = new Set<string>();
-  const used = new Set<string>();
-  const visit = (n: TS.Node): void => {
-    if (t.isIdentifier(n)) {
-      const p = n.parent;
-      const isPropertyName =
-        (p && t.isPropertyAccessExpression(p) && p.name === n) ||
-        (p && (t.isPropertyAssignment(p) || t.isMethodDeclaration(p) || t.isPropertyDeclaration(p)) && p.name === n) ||
-        (p && t.isBindingElement(p) && p.propertyName === n) ||
-        (p && t.isQualifiedName(p) && p.right === n);
-      if (!isPropertyName) used.add(n.text);
-      if (p && t.isShorthandPropertyAssignment(p)) used.add(n.text);
-    }
-    if (
-      (t.isVariableDeclaration(n) || t.isParameter(n) || t.isBindingElement(n)) &&
-      n.name &&
-      !t.isBindingElement(n.parent ?? n)
-    ) {
-      for (const name of bindingNames(n.name)) declared.add(name);
-    }
-    if ((t.isFunctionDeclaration(n) || t.isFunctionExpression(n) || t.isClassDeclaration(n)) && n.name && n !== node) {
-      declared.add(n.name.text);
-    }
-    // Types never affect behaviour: skip them.
-    if (t.isTypeNode(n) || t.isTypeAliasDeclaration(n) || t.isInterfaceDeclaration(n)) return;
-    t.forEachChild(n, visit);
-  };
-  visit(node);
-  for (const d of declared) used.delete(d);
-  return used;
-}
-
 /** A bound on the walk, so a pathological module graph cannot stall a definition. */
 const MAX_DECLARATIONS = 10_000;
 
@@ -190,23 +152,11 @@ function resolveRelative(fromFile: string, spec: string): string | undefined {
 }
 
 function packageVersion(fromFile: string, spec: string): string {
-  if (spec.startsWith("node:")) return spec;
-  const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
-  try {
-    const req = createRequire(fromFile);
-    let dir = dirname(req.resolve(name));
-    for (let i = 0; i < 10; i++) {
-      const pj = join(dir, "package.json");
-      if (existsSync(pj)) {
-        const json = JSON.parse(readFileSync(pj, "utf8")) as { name?: string; version?: string };
-        if (json.name === name) return `${name}@${json.version ?? "?"}`;
-      }
-      dir = dirname(dir);
-    }
-  } catch {
-    // Built-in modules and unresolvable packages contribute their name only.
-  }
-  return name;
+  if (isBuiltinSpecifier(spec)) return spec;
+  const name = packageName(spec);
+  const version = installedVersion(name, fromFile);
+  // Unresolvable packages contribute their name only.
+  return version === undefined ? name : `${name}@${version}`;
 }
 
 /**
@@ -214,6 +164,8 @@ function packageVersion(fromFile: string, spec: string): string {
  * the defining module cannot be read (then helpers are not tracked; `source` says so).
  */
 export function codeClosure(fn: (...args: never[]) => unknown, site: CallSite | undefined): CodeClosure {
+  const pin = pinned.get(fn);
+  if (pin) return pin;
   const fnText = fn.toString();
   const hash = createHash("sha256");
   hash.update(fnText);
@@ -225,31 +177,46 @@ export function codeClosure(fn: (...args: never[]) => unknown, site: CallSite | 
   const declarations: string[] = [];
   const packages = new Set<string>();
   const seen = new Set<string>();
-  const queue: { file: string; names: Iterable<string> }[] = [{ file: mod.file, names: freeIdentifiers(fnNode) }];
+  const queue: { file: string; names: Iterable<string> }[] = [{ file: mod.file, names: freeNames(fnNode) }];
+  // Provider sources (cells) are parsed afresh on every load: parse each once per closure.
+  const loaded = new Map<string, ModuleInfo | undefined>([[mod.file, mod]]);
+  const load = (file: string): ModuleInfo | undefined => {
+    if (!loaded.has(file)) loaded.set(file, loadModule(file));
+    return loaded.get(file);
+  };
   while (queue.length > 0 && seen.size < MAX_DECLARATIONS) {
     const { file, names } = queue.shift()!;
-    const info = loadModule(file);
+    const info = load(file);
     if (!info) continue;
     for (const name of names) {
       const key = `${file}#${name}`;
       if (seen.has(key)) continue;
       seen.add(key);
+      // Notebook cells share one namespace where the latest definition wins, even over one in this cell.
+      const elsewhere = resolveElsewhere(file, name);
+      if (elsewhere !== undefined && elsewhere !== file) {
+        queue.push({ file: elsewhere, names: [name] });
+        continue;
+      }
       const decl = info.declarations.get(name);
       if (decl) {
         const text = decl.getText(info.sourceFile);
         // The task's own declaration contains the function itself: hashed already.
         if (text.includes(fnText) || (site && file === site.file && containsLine(info, decl, site.line))) continue;
         declarations.push(key);
-        hash.update(`\n${key}\n${text}`);
-        queue.push({ file, names: freeIdentifiers(decl) });
+        // By name, not path: the same code hashes the same on every machine and in every cell.
+        hash.update(`\n#${name}\n${text}`);
+        queue.push({ file, names: freeNames(decl) });
         continue;
       }
       const imp = info.imports.get(name);
       if (!imp) continue; // a global (console, Math) or a parameter
       if (imp.from.startsWith(".")) {
         const target = resolveRelative(file, imp.from);
-        if (target) {
-          const targetInfo = loadModule(target);
+        if (target && petrelSpecifierOf(target)) {
+          packages.add(packageVersion(file, PETREL_PACKAGE));
+        } else if (target) {
+          const targetInfo = load(target);
           if (imp.imported === "*" && targetInfo) {
             queue.push({ file: target, names: [...targetInfo.declarations.keys()] });
           } else {
@@ -264,6 +231,14 @@ export function codeClosure(fn: (...args: never[]) => unknown, site: CallSite | 
   const pkgs = [...packages].sort();
   hash.update(`\n${pkgs.join("\n")}`);
   return { hash: `sha256:${hash.digest("hex")}`, source: "code-closure", declarations, packages: pkgs };
+}
+
+function resolveElsewhere(file: string, name: string): string | undefined {
+  for (const p of providers) {
+    const found = p.resolveName?.(file, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function containsLine(info: ModuleInfo, node: TS.Node, line: number): boolean {
