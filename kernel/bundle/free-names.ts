@@ -192,6 +192,12 @@ export function freeReferences(root: TS.Node): FreeReference[] {
       return;
     }
     if (t.isPropertyAccessExpression(n)) {
+      // tslab compiles a reference to an earlier cell's declaration as `exports.name`:
+      // it reads `name`, as far as the closure is concerned.
+      if (t.isIdentifier(n.expression) && n.expression.text === "exports" && t.isIdentifier(n.name) && !scope.has("exports")) {
+        reference(n.name, scope);
+        return;
+      }
       visit(n.expression, scope);
       return;
     }

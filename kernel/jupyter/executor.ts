@@ -1,0 +1,230 @@
+/**
+ * Runs cells with tslab's converter and executor: each cell is type-checked against
+ * the declarations of earlier cells, compiled, and run in this process; declarations
+ * persist across cells. The kernel adds what tslab leaves to a console: structured
+ * outcomes (the value, compile diagnostics with positions, the thrown error), cell
+ * code that runs under the cell's virtual file name with mapped stack frames, and
+ * `is_complete` that also says "invalid".
+ */
+import type { Converter, Diagnostic } from "tslab/dist/converter.js";
+import type { Executor } from "tslab/dist/executor.js";
+import { loadTslab, type Transpiled, type Tslab } from "./compiler-host.js";
+import { createOverlay } from "./resolution.js";
+import { createCellMapper, registerCellMapper } from "./stack.js";
+
+/** A compile error or warning, 1-based, in the cell (or in `file`, a module the cell imports). */
+export interface CompileDiagnostic {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  message: string;
+  /** TypeScript's error code (TS2304 is 2304). */
+  code: number;
+  /** Set when the problem is in another file (relative to the notebook's folder). */
+  file?: string;
+}
+
+/** How a cell ended. */
+export type CellOutcome =
+  | { status: "ok"; hasValue: boolean; value?: unknown }
+  | { status: "compile-error"; diagnostics: CompileDiagnostic[] }
+  | { status: "runtime-error"; error: unknown }
+  | { status: "interrupted" };
+
+/** The answer to `is_complete`. */
+export interface Completeness {
+  status: "complete" | "incomplete" | "invalid";
+  indent?: string;
+}
+
+/** Completion candidates for the code around a cursor (UTF-16 offsets). */
+export interface Completions {
+  start: number;
+  end: number;
+  matches: string[];
+}
+
+/** Options of `new CellExecutor()`. */
+export interface CellExecutorOptions {
+  /** The notebook's folder: cells resolve imports from there. */
+  cwd: string;
+  /** Declarations of the kernel's globals, visible to every cell. */
+  globals: string;
+  /** A cell compiled and is about to run: record it and return the virtual file its code runs as. */
+  onCompiled: (source: string) => string;
+  /** Messages that do not fail the cell (diagnostics of `@module` cells). */
+  onWarning: (text: string) => void;
+}
+
+/** What tslab's executor passes to its console during one execution. */
+interface Capture {
+  diagnostics: Diagnostic[];
+  errors: unknown[][];
+  hasValue: boolean;
+  value: unknown;
+  transpiled: Transpiled[];
+}
+
+/** tslab's asynchronous interrupt; Node's `breakOnSigint` interrupt has a code. */
+const TSLAB_INTERRUPT_MESSAGE = "Interrupted asynchronously";
+const SIGINT_INTERRUPT_CODE = "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+/** tslab's executor wraps a cell's code in a function on the code's first line. */
+const WRAPPER_PREFIX = { sync: "(function(exports, require) { ".length, async: "(async function(exports, require) { ".length };
+/** tslab prefixes every cell with `export {};\n` before compiling it. */
+const TSLAB_PREFIX_LINES = 1;
+/** What tslab passes to `console.error` when it prints diagnostics itself. */
+const DIAGNOSTIC_FORMAT = "%s%d:%d - %s";
+
+/** One notebook's TypeScript engine. */
+export class CellExecutor {
+  private readonly tslab: Tslab;
+  private readonly converter: Converter;
+  private readonly executor: Executor;
+  private capture: Capture = emptyCapture();
+
+  constructor(private readonly options: CellExecutorOptions) {
+    this.tslab = loadTslab({
+      overlay: createOverlay(options.cwd, options.globals),
+      onTranspile: (t) => this.capture.transpiled.push(t),
+    });
+    this.converter = this.tslab.createConverter({ isJS: false, isBrowser: false });
+    const node = this.wrapConverter(this.converter);
+    const converters = {
+      node,
+      get browser(): Converter {
+        throw new Error("@browser cells are not supported by the Petrel kernel");
+      },
+      close: () => node.close(),
+    };
+    this.executor = this.tslab.createExecutor(options.cwd, converters, {
+      log: (...args: unknown[]) => {
+        // tslab's executor logs exactly one thing: the cell's last expression.
+        this.capture.hasValue = true;
+        this.capture.value = args[0];
+      },
+      error: (...args: unknown[]) => this.capture.errors.push(args),
+    });
+  }
+
+  /** The notebook's top-level declarations, by name. */
+  get locals(): Record<string, unknown> {
+    return this.executor.locals;
+  }
+
+  /** Type-checks, compiles and runs one cell; `signal` interrupts it (also when aborted before the cell started waiting). */
+  async execute(source: string, signal?: AbortSignal): Promise<CellOutcome> {
+    const capture = (this.capture = emptyCapture());
+    // tslab compiles the cell and runs its synchronous start inside this call, then
+    // races the cell against an interrupt that only counts from now on.
+    const running = this.executor.execute(source);
+    if (signal?.aborted) this.executor.interrupt();
+    const ok = await running;
+    if (capture.diagnostics.length > 0) return { status: "compile-error", diagnostics: capture.diagnostics.map(toDiagnostic) };
+    const thrown = capture.errors.filter((args) => args[0] !== DIAGNOSTIC_FORMAT).at(-1);
+    if (ok) {
+      for (const args of capture.errors) {
+        if (args[0] === DIAGNOSTIC_FORMAT) this.options.onWarning(`${String(args[1])}${String(args[2])}:${String(args[3])} - ${String(args[4])}`);
+      }
+      return capture.hasValue ? { status: "ok", hasValue: true, value: capture.value } : { status: "ok", hasValue: false };
+    }
+    const error = thrown?.[0];
+    if (error instanceof Error && (error.message === TSLAB_INTERRUPT_MESSAGE || (error as { code?: unknown }).code === SIGINT_INTERRUPT_CODE)) {
+      return { status: "interrupted" };
+    }
+    return { status: "runtime-error", error };
+  }
+
+  /** Interrupts a cell waiting on a promise (synchronous code is interrupted by SIGINT itself). */
+  interrupt(): void {
+    this.executor.interrupt();
+  }
+
+  /** Completions at `cursor` (a UTF-16 offset). */
+  complete(code: string, cursor: number): Completions {
+    try {
+      const info = this.executor.complete(code, cursor);
+      return { start: info.start, end: info.end, matches: info.candidates };
+    } catch {
+      return { start: cursor, end: cursor, matches: [] };
+    }
+  }
+
+  /** What TypeScript knows about the name at `cursor` (its type and docs), as text. */
+  inspect(code: string, cursor: number): string | undefined {
+    for (const at of cursor > 0 ? [cursor, cursor - 1] : [cursor]) {
+      try {
+        const info = this.executor.inspect(code, at);
+        if (info) return this.tslab.printQuickInfo(info);
+      } catch {
+        // Not a position TypeScript can describe.
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether `code` is ready to run: complete, incomplete (with the next line's indent) or invalid. */
+  isComplete(code: string): Completeness {
+    const { completed, indent } = this.tslab.isCompleteCode(code);
+    const ts = this.tslab.ts;
+    const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    const problems = (file as unknown as { parseDiagnostics?: { messageText: unknown }[] }).parseDiagnostics ?? [];
+    const unterminated = problems.some((d) => typeof d.messageText === "string" && /^Unterminated template literal|^'\*\/' expected/.test(d.messageText));
+    if (!completed || unterminated) return { status: "incomplete", indent: indent ?? "" };
+    return problems.length > 0 ? { status: "invalid" } : { status: "complete" };
+  }
+
+  /** Stops the compiler's file watchers. */
+  close(): void {
+    this.executor.close();
+  }
+
+  /** tslab's converter, recording what each cell compiled to and naming its code after the cell's virtual file. */
+  private wrapConverter(inner: Converter): Converter {
+    return {
+      convert: (prevDecl, src) => {
+        const result = inner.convert(prevDecl, src);
+        if (result.diagnostics.length > 0) {
+          this.capture.diagnostics = result.diagnostics;
+          return result;
+        }
+        const file = this.options.onCompiled(src);
+        const main = this.capture.transpiled.at(-1);
+        if (result.output !== undefined) {
+          const mapper = main
+            ? createCellMapper({
+                esModule: main.input,
+                commonJsMap: main.sourceMap,
+                prefixLines: TSLAB_PREFIX_LINES,
+                firstLineOffset: result.hasToplevelAwait ? WRAPPER_PREFIX.async : WRAPPER_PREFIX.sync,
+                codeLines: result.output.split("\n").length,
+              })
+            : undefined;
+          if (mapper) registerCellMapper(file, mapper);
+          result.output = `${result.output}\n//# sourceURL=${file}`;
+        }
+        return result;
+      },
+      inspect: (prevDecl, src, position) => inner.inspect(prevDecl, src, position),
+      complete: (prevDecl, src, position) => inner.complete(prevDecl, src, position),
+      addModule: (name, content, meta) => inner.addModule(name, content, meta),
+      close: () => inner.close(),
+    };
+  }
+}
+
+function emptyCapture(): Capture {
+  return { diagnostics: [], errors: [], hasValue: false, value: undefined, transpiled: [] };
+}
+
+function toDiagnostic(d: Diagnostic): CompileDiagnostic {
+  return {
+    line: d.start.line + 1,
+    column: d.start.character + 1,
+    endLine: d.end.line + 1,
+    endColumn: d.end.character + 1,
+    message: d.messageText,
+    code: d.code,
+    ...(d.fileName ? { file: d.fileName } : {}),
+  };
+}
