@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 const root = import.meta.dirname;
 
 /** Top-level folders that hold TypeScript sources. */
-const FOLDERS = ["kernel", "remote", "backend", "notebooks", "bench", "test"];
+const FOLDERS = ["kernel", "remote", "backend", "cli", "notebooks", "bench", "test"];
 
 /** Folders whose public surface other folders may import. */
 const LIBRARIES = ["kernel", "remote", "backend"];

@@ -1,11 +1,11 @@
 /**
  * Petrel's benchmarks against their peers (Dask, raw better-sqlite3, raw
- * apache-arrow), each suite printing Petrel's figure, the peer's figure from
+ * apache-arrow, raw pg, a bare node:http server), each suite printing Petrel's figure, the peer's figure from
  * the same run, their ratio, the goal and PASS/MISS.
  *
  * @example
  * ```sh
- * npm run bench                                  # every suite (~3 min on 2 cores)
+ * npm run bench                                  # every suite (~5 min on 2 cores)
  * node dist/bench/index.js overhead              # one suite
  * node dist/bench/index.js cache build --quick   # fewer repetitions
  * # profile the engine without the Python peer, then list the hottest functions
@@ -21,6 +21,7 @@
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { backendSuite } from "./backend.js";
 import { buildSuite } from "./build.js";
 import { cacheSuite } from "./cache.js";
 import { dataframeSuite } from "./dataframe.js";
@@ -29,7 +30,7 @@ import { gcExposed, renderTable, verdict, type BenchOptions, type Suite, type Su
 import { overheadSuite } from "./overhead.js";
 
 /** Every suite, in the order a full run takes them. */
-export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, kernelSuite];
+export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, backendSuite, kernelSuite];
 
 /** Heap for the re-spawned process: a 1e6-row danfo frame holds ~1 GB, and two are alive at once. */
 const HEAP_MB = 8192;

@@ -15,6 +15,11 @@ import {
 } from "../model/index.js";
 import { COMPILE_ERRORS, WorkflowCompileError } from "./errors.js";
 
+/** A record's own entry: names from specs must never reach Object.prototype ("constructor", "toString"). */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Looks up the interface of a node's target (task, subworkflow or launch plan); undefined when unknown. */
 export type InterfaceLookup = (node: Node) => TypedInterface | undefined;
 
@@ -56,7 +61,7 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
         where,
       );
     }
-    if (!(b.output in p.outputs)) {
+    if (!own(p.outputs, b.output)) {
       fail(
         COMPILE_ERRORS.UNKNOWN_OUTPUT,
         `node ${b.node} has no output ${b.output} (outputs: ${Object.keys(p.outputs).join(", ") || "none"})`,
@@ -77,7 +82,7 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
     const inner = to?.kind === "optional" ? to.type : to;
     switch (b.kind) {
       case "input": {
-        const v = spec.interface.inputs[b.name];
+        const v = own(spec.interface.inputs, b.name);
         if (!v) return fail(COMPILE_ERRORS.UNKNOWN_INPUT, `binding refers to unknown workflow input ${b.name}`, where);
         if (to && !isAssignable(v.type, to)) mismatch(typeToString(v.type), `workflow input ${b.name}`);
         return;
@@ -102,7 +107,7 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
           if (inner?.kind === "struct" && !Object.hasOwn(inner.fields, k)) {
             fail(COMPILE_ERRORS.UNKNOWN_INPUT, `struct has no field ${k}`, where);
           }
-          const t = inner?.kind === "map" ? inner.values : inner?.kind === "struct" ? inner.fields[k] : undefined;
+          const t = inner?.kind === "map" ? inner.values : inner?.kind === "struct" ? own(inner.fields, k) : undefined;
           checkBinding(item, t, { ...where, input: `${where.input}.${k}` }, sources);
         }
         return;
@@ -133,7 +138,7 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
     for (const [input, binding] of Object.entries(node.inputs)) {
       let declared: LiteralType | undefined;
       if (iface) {
-        declared = iface.inputs[input]?.type;
+        declared = own(iface.inputs, input)?.type;
         if (!declared) {
           const target = node.kind === "branch" ? "branch" : node.target.name;
           fail(
@@ -149,7 +154,7 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
     }
     if (iface) {
       for (const [input, v] of Object.entries(iface.inputs)) {
-        if (!(input in node.inputs) && !v.default && v.type.kind !== "optional" && node.kind !== "launch_plan") {
+        if (!Object.hasOwn(node.inputs, input) && !v.default && v.type.kind !== "optional" && node.kind !== "launch_plan") {
           fail(
             COMPILE_ERRORS.MISSING_INPUT,
             `input ${input} (${typeToString(v.type)}) is not bound`,
@@ -189,12 +194,12 @@ export function validateWorkflowSpec(spec: WorkflowSpec, lookup?: InterfaceLooku
   }
 
   for (const [name, v] of Object.entries(spec.interface.outputs)) {
-    const b = spec.outputs[name];
+    const b = own(spec.outputs, name);
     if (!b) fail(COMPILE_ERRORS.MISSING_OUTPUT, `output ${name} is declared but not returned`);
     checkBinding(b!, v.type, { node: "(outputs)", input: name }, new Set());
   }
   for (const name of Object.keys(spec.outputs)) {
-    if (!(name in spec.interface.outputs)) {
+    if (!Object.hasOwn(spec.interface.outputs, name)) {
       fail(
         COMPILE_ERRORS.UNKNOWN_OUTPUT,
         `returned output ${name} is not declared (outputs: ${Object.keys(spec.interface.outputs).join(", ") || "none"})`,

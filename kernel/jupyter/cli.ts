@@ -1,43 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `petrel` command line.
+ * The kernel's own entry, which the kernelspec runs. The full `petrel` command line
+ * (kernel and server) is cli/petrel.ts.
  *
  * ```sh
- * petrel kernel install [--user | --sys-prefix | --prefix P]   # writes the kernelspec "petrel"
- * petrel kernel --connection-file F                           # what Jupyter runs
+ * node dist/kernel/jupyter/cli.js kernel install [--user | --sys-prefix | --prefix P]
+ * node dist/kernel/jupyter/cli.js kernel --connection-file F
  * ```
  */
 import { Command } from "commander";
-import { startKernel } from "./kernel.js";
-import { DISPLAY_NAME, installKernelSpec, KERNEL_NAME } from "./kernelspec.js";
+import { kernelCommand } from "./command.js";
 import { VERSIONS } from "./versions.js";
 
 const program = new Command("petrel").description("Typed notebook-to-cluster pipelines in TypeScript.").version(VERSIONS.petrel);
-
-const kernel = program
-  .command("kernel")
-  .description("Run the Jupyter kernel (Jupyter starts it from the kernelspec), or install its kernelspec")
-  .option("--connection-file <file>", "the connection file Jupyter wrote for this kernel")
-  .action(async (options: { connectionFile?: string }) => {
-    const connectionFile = options.connectionFile;
-    if (!connectionFile) return kernel.error("petrel kernel: --connection-file is required (or use `petrel kernel install`)");
-    const running = await startKernel({ connectionFile });
-    await running.stopped;
-    process.exit(0);
-  });
-
-kernel
-  .command("install")
-  .description(`Install the kernelspec "${KERNEL_NAME}" (${DISPLAY_NAME}); default: the user's Jupyter data directory`)
-  .option("--user", "install in the user's Jupyter data directory")
-  .option("--sys-prefix", "install in the sys.prefix of --python (a virtualenv or conda environment)")
-  .option("--prefix <dir>", "install in <dir>/share/jupyter/kernels")
-  .option("--python <python>", "the Python whose sys.prefix --sys-prefix uses", "python3")
-  .option("--name <name>", "the kernelspec's name", KERNEL_NAME)
-  .option("--display-name <name>", "the name notebooks show", DISPLAY_NAME)
-  .action((options: { user?: boolean; sysPrefix?: boolean; prefix?: string; python: string; name: string; displayName: string }) => {
-    const dir = installKernelSpec(options);
-    console.log(`Installed kernelspec ${options.name} in ${dir}`);
-  });
-
+program.addCommand(kernelCommand());
 await program.parseAsync(process.argv);

@@ -35,3 +35,5 @@ export { renderDagSvg } from "./render-dag.js";
 // The wire format, for tools that talk to kernels.
 export { Signer, encodeMessage, decodeMessage, createHeader, WireError, PROTOCOL_VERSION } from "./wire.js";
 export type { ConnectionInfo, Message, MessageHeader } from "./wire.js";
+export { kernelCommand } from "./command.js";
+export { VERSIONS } from "./versions.js";

@@ -1,0 +1,275 @@
+/**
+ * Server configuration, in one place: `ServerOptions` (flags, all optional) are
+ * compiled once into a complete `ServerConfig`, each field taken from the first
+ * of command-line flags, environment variables, a JSON config file and
+ * defaults, and validated with errors that name the field and where it came from.
+ *
+ * | option             | flag                  | environment                 | default                         |
+ * |--------------------|-----------------------|-----------------------------|---------------------------------|
+ * | dataDir            | --data-dir            | PETREL_DATA_DIR             | `$PETREL_HOME/server` or `.petrel/server` |
+ * | db                 | --db                  | PETREL_DB                   | `sqlite` (`<dataDir>/petrel.sqlite`) |
+ * | dbSchema           | --db-schema           | PETREL_DB_SCHEMA            | the connection's search_path    |
+ * | blobs              | --blobs               | PETREL_BLOBS                | `fs` (`<dataDir>/blobs`)        |
+ * | host               | --host                | PETREL_HOST                 | 127.0.0.1                       |
+ * | port               | --port                | PETREL_PORT                 | 8470 (0 picks a free port)      |
+ * | domains            | --domains a,b,c       | PETREL_DOMAINS              | development,staging,production  |
+ * | maxBlobBytes       | --max-blob-bytes      | PETREL_MAX_BLOB_BYTES       | 10Gi                            |
+ * | maxJsonBytes       | --max-json-bytes      | PETREL_MAX_JSON_BYTES       | 16Mi                            |
+ * | inlineLiteralBytes | --inline-literal-bytes| PETREL_INLINE_LITERAL_BYTES | 64Ki                            |
+ * | adminToken         | (none: not on argv)   | PETREL_ADMIN_TOKEN          | `<dataDir>/admin-token`, generated on first start |
+ * | insecureLocal      | --insecure-local      | PETREL_INSECURE_LOCAL=1     | false                           |
+ * | configFile         | --config              | PETREL_CONFIG               | none                            |
+ *
+ * `--blobs s3://bucket/prefix` takes the endpoint and credentials from the usual
+ * AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION,
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (path-style URLs when an endpoint is set).
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { DEFAULT_DOMAINS, NAME_PATTERN, PetrelError, errorGuard } from "../kernel/index.js";
+import { normalizePrefix } from "./blobs/index.js";
+import type { Clock } from "./clock.js";
+
+/** What `petrel server` accepts; every field optional. */
+export interface ServerOptions {
+  dataDir?: string;
+  /** `sqlite` (default), a SQLite file path (`sqlite:/path/db.sqlite`), or `postgres://...`. */
+  db?: string;
+  /** PostgreSQL schema for the tables. */
+  dbSchema?: string;
+  /** `fs` (default), a directory (`file:/path`), or `s3://bucket/prefix`. */
+  blobs?: string;
+  host?: string;
+  port?: number | string;
+  domains?: string[] | string;
+  maxBlobBytes?: number | string;
+  maxJsonBytes?: number | string;
+  inlineLiteralBytes?: number | string;
+  adminToken?: string;
+  insecureLocal?: boolean | string;
+  configFile?: string;
+  /** Not configurable from outside: tests pass a manual clock. */
+  clock?: Clock;
+}
+
+/** The metadata store a config selects. */
+export type DbConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; schema?: string };
+/** The blob store a config selects. */
+export type BlobsConfig =
+  | { kind: "fs"; root: string }
+  | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle: boolean };
+
+/** Where a value came from. */
+export type ConfigSource = "flag" | "env" | "file" | "default";
+
+/** The compiled configuration: complete and valid. */
+export interface ServerConfig {
+  dataDir: string;
+  db: DbConfig;
+  blobs: BlobsConfig;
+  host: string;
+  port: number;
+  domains: string[];
+  maxBlobBytes: number;
+  maxJsonBytes: number;
+  inlineLiteralBytes: number;
+  /** Given explicitly (env or file); otherwise read from or written to `<dataDir>/admin-token`. */
+  adminToken?: string;
+  insecureLocal: boolean;
+  /** Where each value came from, for `petrel server` to print and for debugging. */
+  sources: Record<string, ConfigSource>;
+}
+
+/** Defaults, as named constants. */
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8470;
+export const DEFAULT_MAX_BLOB_BYTES = 10 * 1024 ** 3;
+export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 ** 2;
+export const DEFAULT_INLINE_LITERAL_BYTES = 64 * 1024;
+/** The admin token's file in the data directory (mode 0600). */
+export const ADMIN_TOKEN_FILE = "admin-token";
+
+/** A configuration value is invalid; `details.field` and `details.source` say which and from where. */
+export class ConfigError extends PetrelError {
+  override name = "ConfigError";
+}
+/** Guard for ConfigError across realms. */
+export const isConfigError = errorGuard<ConfigError>("ConfigError");
+
+const ENV: Record<Exclude<keyof ServerOptions, "clock" | "configFile">, string> = {
+  dataDir: "PETREL_DATA_DIR",
+  db: "PETREL_DB",
+  dbSchema: "PETREL_DB_SCHEMA",
+  blobs: "PETREL_BLOBS",
+  host: "PETREL_HOST",
+  port: "PETREL_PORT",
+  domains: "PETREL_DOMAINS",
+  maxBlobBytes: "PETREL_MAX_BLOB_BYTES",
+  maxJsonBytes: "PETREL_MAX_JSON_BYTES",
+  inlineLiteralBytes: "PETREL_INLINE_LITERAL_BYTES",
+  adminToken: "PETREL_ADMIN_TOKEN",
+  insecureLocal: "PETREL_INSECURE_LOCAL",
+};
+const FILE_KEYS = new Set<string>(Object.keys(ENV));
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const UNITS: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+
+/** `1048576`, `"64Ki"`, `"10G"`, `"512MiB"` as bytes. */
+export function parseBytes(value: number | string, field: string, source: string): number {
+  const m = typeof value === "number" ? null : /^\s*([0-9]+(?:\.[0-9]+)?)\s*(k|K|M|G|T|Ki|Mi|Gi|Ti)?B?\s*$/.exec(value);
+  const n = typeof value === "number" ? value : m ? Number(m[1]) * UNITS[m[2] ?? ""]! : Number.NaN;
+  if (!Number.isFinite(n) || n < 0 || !Number.isSafeInteger(Math.floor(n))) {
+    throw new ConfigError("CONFIG_INVALID", `${field} (${source}): ${JSON.stringify(value)} is not a byte size like 1048576, 64Ki or 10G`, { field, source });
+  }
+  return Math.floor(n);
+}
+
+/** Reads a JSON config file; unknown keys are errors naming them. */
+function readConfigFile(path: string): Partial<ServerOptions> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError("CONFIG_INVALID", `config file ${path}: ${(error as Error).message}`, { field: "configFile", source: "file" });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError("CONFIG_INVALID", `config file ${path}: expected a JSON object`, { field: "configFile", source: "file" });
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!FILE_KEYS.has(key)) {
+      throw new ConfigError("CONFIG_INVALID", `config file ${path}: unknown field ${JSON.stringify(key)} (fields: ${[...FILE_KEYS].join(", ")})`, { field: key, source: "file" });
+    }
+  }
+  return parsed as Partial<ServerOptions>;
+}
+
+/**
+ * Compiles options into a complete configuration: flags > env > file > defaults.
+ *
+ * @example
+ * ```ts
+ * const config = compileServerOptions({ port: 0 }, { PETREL_DB: "postgres://postgres@127.0.0.1/petrel" });
+ * config.db;              // { kind: "postgres", url: "postgres://postgres@127.0.0.1/petrel" }
+ * config.sources.db;      // "env"
+ * ```
+ */
+export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServerConfig {
+  const configFile = flags.configFile ?? env.PETREL_CONFIG;
+  const file = configFile ? readConfigFile(resolve(cwd, configFile)) : {};
+  const sources: Record<string, ConfigSource> = {};
+  /** The first defined value of a field, and where it came from. */
+  const pick = <K extends keyof typeof ENV>(key: K): { value: ServerOptions[K] | string | undefined; source: ConfigSource } => {
+    if (flags[key] !== undefined) return { value: flags[key], source: "flag" };
+    const fromEnv = env[ENV[key]];
+    if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: "env" };
+    if (file[key] !== undefined) return { value: file[key], source: "file" };
+    return { value: undefined, source: "default" };
+  };
+  const field = <K extends keyof typeof ENV>(key: K) => {
+    const p = pick(key);
+    sources[key] = p.source;
+    return p;
+  };
+  const where = (key: string) => (sources[key] === "env" ? `${ENV[key as keyof typeof ENV]}` : sources[key] === "file" ? `config file ${configFile}` : sources[key]!);
+  const invalid = (key: string, message: string): never => {
+    throw new ConfigError("CONFIG_INVALID", `${key} (${where(key)}): ${message}`, { field: key, source: sources[key] });
+  };
+  const text = (key: keyof typeof ENV, v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" || v === "") return invalid(key, `expected a non-empty string, got ${JSON.stringify(v)}`);
+    return v;
+  };
+
+  const dataDirValue = text("dataDir", field("dataDir").value);
+  const dataDir = resolve(cwd, dataDirValue ?? join(env.PETREL_HOME ?? ".petrel", "server"));
+
+  const dbValue = text("db", field("db").value) ?? "sqlite";
+  const dbSchema = text("dbSchema", field("dbSchema").value);
+  let db: DbConfig;
+  if (/^postgres(ql)?:\/\//.test(dbValue)) {
+    db = dbSchema !== undefined ? { kind: "postgres", url: dbValue, schema: dbSchema } : { kind: "postgres", url: dbValue };
+  } else if (dbValue === "sqlite") {
+    db = { kind: "sqlite", path: join(dataDir, "petrel.sqlite") };
+  } else if (dbValue.startsWith("sqlite:")) {
+    const path = dbValue.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    if (path === "") invalid("db", "sqlite: needs a file path, e.g. sqlite:/var/lib/petrel/petrel.sqlite");
+    db = { kind: "sqlite", path: resolve(cwd, path) };
+  } else if (/\.(sqlite3?|db)$/.test(dbValue)) {
+    db = { kind: "sqlite", path: resolve(cwd, dbValue) };
+  } else {
+    return invalid("db", `${JSON.stringify(dbValue.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@"))} is not sqlite, sqlite:<path>, a .sqlite file or postgres://...`);
+  }
+  if (dbSchema !== undefined && db.kind !== "postgres") invalid("dbSchema", "only applies to a postgres:// database");
+
+  const blobsValue = text("blobs", field("blobs").value) ?? "fs";
+  let blobs: BlobsConfig;
+  if (blobsValue === "fs") {
+    blobs = { kind: "fs", root: join(dataDir, "blobs") };
+  } else if (blobsValue.startsWith("s3://")) {
+    const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(blobsValue);
+    if (!m) return invalid("blobs", `expected s3://bucket/prefix, got ${JSON.stringify(blobsValue)}`);
+    let prefix: string;
+    try {
+      prefix = normalizePrefix(m[2]);
+    } catch (error) {
+      return invalid("blobs", (error as Error).message);
+    }
+    const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    blobs = { kind: "s3", bucket: m[1]!, prefix, forcePathStyle: endpoint !== undefined, ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+  } else if (blobsValue.startsWith("file:") || isAbsolute(blobsValue) || blobsValue.startsWith(".")) {
+    const path = blobsValue.startsWith("file:") ? blobsValue.slice("file:".length).replace(/^\/\/(?=\/)/, "") : blobsValue;
+    blobs = { kind: "fs", root: resolve(cwd, path) };
+  } else {
+    return invalid("blobs", `${JSON.stringify(blobsValue)} is not fs, a directory (file:<path>) or s3://bucket/prefix`);
+  }
+
+  const host = text("host", field("host").value) ?? DEFAULT_HOST;
+  const portValue = field("port").value;
+  const port = portValue === undefined ? DEFAULT_PORT : Number(portValue);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) invalid("port", `${JSON.stringify(portValue)} is not a port number (0-65535)`);
+
+  const domainsValue = field("domains").value;
+  const domains = domainsValue === undefined ? [...DEFAULT_DOMAINS] : Array.isArray(domainsValue) ? domainsValue : String(domainsValue).split(",").map((d) => d.trim());
+  if (domains.length === 0) invalid("domains", "at least one domain is needed");
+  for (const d of domains) {
+    if (typeof d !== "string" || !NAME_PATTERN.test(d)) invalid("domains", `${JSON.stringify(d)} is not a name (${NAME_PATTERN.source})`);
+  }
+  if (new Set(domains).size !== domains.length) invalid("domains", `${domains.join(",")} names a domain twice`);
+
+  const bytes = (key: "maxBlobBytes" | "maxJsonBytes" | "inlineLiteralBytes", fallback: number) => {
+    const v = field(key).value;
+    return v === undefined ? fallback : parseBytes(v as string | number, key, where(key));
+  };
+  const maxBlobBytes = bytes("maxBlobBytes", DEFAULT_MAX_BLOB_BYTES);
+  const maxJsonBytes = bytes("maxJsonBytes", DEFAULT_MAX_JSON_BYTES);
+  const inlineLiteralBytes = bytes("inlineLiteralBytes", DEFAULT_INLINE_LITERAL_BYTES);
+
+  const adminToken = text("adminToken", field("adminToken").value);
+  if (adminToken !== undefined && adminToken.length < 16) invalid("adminToken", "must be at least 16 characters");
+
+  const insecureValue = field("insecureLocal").value;
+  const insecureLocal = insecureValue === true || insecureValue === "1" || insecureValue === "true";
+  if (insecureValue !== undefined && !insecureLocal && insecureValue !== false && insecureValue !== "0" && insecureValue !== "false") {
+    invalid("insecureLocal", `${JSON.stringify(insecureValue)} is not true or false`);
+  }
+  if (insecureLocal && !LOOPBACK.has(host)) {
+    invalid("insecureLocal", `turns authentication off, so it is only allowed on a loopback host (127.0.0.1, ::1, localhost), not ${host}`);
+  }
+
+  return {
+    dataDir,
+    db,
+    blobs,
+    host,
+    port,
+    domains,
+    maxBlobBytes,
+    maxJsonBytes,
+    inlineLiteralBytes,
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    insecureLocal,
+    sources,
+  };
+}

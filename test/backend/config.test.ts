@@ -1,0 +1,120 @@
+// The server configuration: flags > env > file > defaults, validated with errors
+// that name the field and where its value came from.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { compileServerOptions, isConfigError, parseBytes, serverOptionsFromFlags, type ServerOptions } from "../../backend/index.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "petrel-config-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const compile = (flags: ServerOptions = {}, env: NodeJS.ProcessEnv = {}) => compileServerOptions(flags, env, dir);
+const errorOf = (fn: () => unknown): { message: string; field: unknown; source: unknown } => {
+  try {
+    fn();
+  } catch (error) {
+    if (isConfigError(error)) return { message: error.message, field: error.details.field, source: error.details.source };
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("server configuration", () => {
+  it("defaults to SQLite and local blobs under the data dir, on 127.0.0.1", () => {
+    const c = compile();
+    expect(c).toMatchObject({
+      dataDir: join(dir, ".petrel", "server"),
+      db: { kind: "sqlite", path: join(dir, ".petrel", "server", "petrel.sqlite") },
+      blobs: { kind: "fs", root: join(dir, ".petrel", "server", "blobs") },
+      host: "127.0.0.1",
+      port: 8470,
+      domains: ["development", "staging", "production"],
+      insecureLocal: false,
+    });
+    expect(c.sources.db).toBe("default");
+    expect(compile({}, { PETREL_HOME: "/srv/petrel" }).dataDir).toBe("/srv/petrel/server");
+  });
+
+  it("takes flags over environment over file over defaults", () => {
+    const file = join(dir, "server.json");
+    writeFileSync(file, JSON.stringify({ port: 9001, host: "127.0.0.2", domains: ["dev", "prod"], maxBlobBytes: "1Gi" }));
+    const c = compile({ configFile: file, port: 9003 }, { PETREL_PORT: "9002", PETREL_HOST: "::1" });
+    expect(c.port).toBe(9003);
+    expect(c.host).toBe("::1");
+    expect(c.domains).toEqual(["dev", "prod"]);
+    expect(c.maxBlobBytes).toBe(1024 ** 3);
+    expect(c.sources).toMatchObject({ port: "flag", host: "env", domains: "file", maxBlobBytes: "file", db: "default" });
+    expect(compile({}, { PETREL_CONFIG: file }).port).toBe(9001);
+  });
+
+  it("reads --db and --blobs URLs, taking S3 endpoint and region from the AWS variables", () => {
+    const c = compile(
+      { db: "postgres://postgres@127.0.0.1:5432/petrel", dbSchema: "petrel", blobs: "s3://ml-data/petrel/prod" },
+      { AWS_ENDPOINT_URL: "http://127.0.0.1:9000", AWS_REGION: "eu-west-1" },
+    );
+    expect(c.db).toEqual({ kind: "postgres", url: "postgres://postgres@127.0.0.1:5432/petrel", schema: "petrel" });
+    expect(c.blobs).toEqual({ kind: "s3", bucket: "ml-data", prefix: "petrel/prod/", endpoint: "http://127.0.0.1:9000", region: "eu-west-1", forcePathStyle: true });
+    expect(compile({ blobs: "s3://ml-data" }).blobs).toMatchObject({ prefix: "", forcePathStyle: false });
+    expect(compile({ db: "sqlite:/var/lib/petrel/p.sqlite" }).db).toEqual({ kind: "sqlite", path: "/var/lib/petrel/p.sqlite" });
+    expect(compile({ db: "./meta.db" }).db).toEqual({ kind: "sqlite", path: join(dir, "meta.db") });
+    expect(compile({ blobs: "file:/data/blobs" }).blobs).toEqual({ kind: "fs", root: "/data/blobs" });
+  });
+
+  it.each([
+    [{ port: "http" }, {}, "port", "port (flag): \"http\" is not a port number"],
+    [{}, { PETREL_PORT: "70000" }, "port", "port (PETREL_PORT)"],
+    [{ db: "mysql://x" }, {}, "db", "is not sqlite"],
+    [{ db: "postgres://u:secret@h/db", dbSchema: "x" }, {}, undefined, undefined],
+    [{ dbSchema: "x" }, {}, "dbSchema", "only applies to a postgres"],
+    [{ blobs: "s3://b/../x" }, {}, "blobs", "without \"..\""],
+    [{ blobs: "ftp://x" }, {}, "blobs", "is not fs"],
+    [{ domains: "dev,dev" }, {}, "domains", "names a domain twice"],
+    [{ domains: "dev,../prod" }, {}, "domains", "is not a name"],
+    [{ maxBlobBytes: "lots" }, {}, "maxBlobBytes", "is not a byte size"],
+    [{ insecureLocal: true, host: "0.0.0.0" }, {}, "insecureLocal", "only allowed on a loopback host"],
+    [{}, { PETREL_INSECURE_LOCAL: "maybe" }, "insecureLocal", "is not true or false"],
+    [{}, { PETREL_ADMIN_TOKEN: "short" }, "adminToken", "at least 16 characters"],
+  ] as [ServerOptions, NodeJS.ProcessEnv, string | undefined, string | undefined][])("validates %j %j", (flags, env, field, says) => {
+    if (field === undefined) {
+      expect(() => compile(flags, env)).not.toThrow();
+      return;
+    }
+    const e = errorOf(() => compile(flags, env));
+    expect(e.field).toBe(field);
+    expect(e.message).toContain(says);
+  });
+
+  it("never shows a database password in errors", () => {
+    const e = errorOf(() => compile({ db: "mysql://root:hunter2@db/x" }));
+    expect(e.message).not.toContain("hunter2");
+  });
+
+  it("rejects unknown fields in the config file, naming them", () => {
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ prot: 80 }));
+    const e = errorOf(() => compile({ configFile: file }));
+    expect(e).toMatchObject({ field: "prot", source: "file" });
+    expect(e.message).toContain('unknown field "prot"');
+  });
+
+  it("allows --insecure-local on loopback only when asked", () => {
+    expect(compile().insecureLocal).toBe(false);
+    expect(compile({ insecureLocal: true }).insecureLocal).toBe(true);
+    expect(compile({}, { PETREL_INSECURE_LOCAL: "1" }).insecureLocal).toBe(true);
+  });
+
+  it("parses byte sizes", () => {
+    expect(parseBytes("64Ki", "x", "flag")).toBe(65536);
+    expect(parseBytes("10G", "x", "flag")).toBe(1e10);
+    expect(parseBytes("512MiB", "x", "flag")).toBe(512 * 1024 ** 2);
+    expect(parseBytes(1234, "x", "flag")).toBe(1234);
+  });
+
+  it("maps command-line flags to options, leaving unset ones to env, file and defaults", () => {
+    expect(serverOptionsFromFlags({ port: "0", insecureLocal: false, config: "c.json" })).toEqual({ port: "0", configFile: "c.json" });
+  });
+});
