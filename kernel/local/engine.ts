@@ -261,8 +261,8 @@ class WorkflowExecution implements Scope {
       const outputs: LiteralMap = {};
       for (const [name, binding] of Object.entries(this.spec.outputs)) {
         outputs[name] = adaptLiteral(
-          this.resolveBinding(binding),
-          this.bindingType(binding) ?? this.spec.interface.outputs[name]!.type,
+          this.resolve(binding),
+          this.typeOf(binding) ?? this.spec.interface.outputs[name]!.type,
           this.spec.interface.outputs[name]!.type,
         );
       }
@@ -275,17 +275,13 @@ class WorkflowExecution implements Scope {
     }
   }
 
-  bindingType(binding: Binding): LiteralType | undefined {
+  typeOf(binding: Binding): LiteralType | undefined {
     if (binding.kind === "input") return this.spec.interface.inputs[binding.name]?.type;
     if (binding.kind === "output") return this.states.get(binding.node)?.node.outputs[binding.output];
     return undefined;
   }
 
   resolve(binding: Binding): Literal {
-    return this.resolveBinding(binding);
-  }
-
-  resolveBinding(binding: Binding): Literal {
     switch (binding.kind) {
       case "input": {
         const lit = this.inputs[binding.name];
@@ -302,17 +298,13 @@ class WorkflowExecution implements Scope {
       case "literal":
         return binding.literal;
       case "list":
-        return { kind: "list", items: binding.items.map((b) => this.resolveBinding(b)) };
+        return { kind: "list", items: binding.items.map((b) => this.resolve(b)) };
       case "map":
         return {
           kind: "map",
-          entries: Object.fromEntries(Object.entries(binding.entries).map(([k, b]) => [k, this.resolveBinding(b)])),
+          entries: Object.fromEntries(Object.entries(binding.entries).map(([k, b]) => [k, this.resolve(b)])),
         };
     }
-  }
-
-  typeOf(binding: Binding): LiteralType | undefined {
-    return this.bindingType(binding);
   }
 }
 
@@ -449,15 +441,12 @@ async function executeNode(
       record.outputs = await runSubworkflow(wf, withDefaults(wf, record.inputs), record, shared, `${prefix}${node.id}.`);
       return;
     }
-    case "map":
-      record.inputs = resolveInputs(
-        node,
-        mapInputTypes(node, entities),
-        scope,
-        mustFind(entities.task(node.target.name), "task", node.target.name, node.id).spec.interface.inputs,
-      );
-      record.outputs = await runMap(node, record, shared, prefix);
+    case "map": {
+      const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
+      record.inputs = resolveInputs(node, mapInputTypes(node, task), scope, task.spec.interface.inputs);
+      record.outputs = await runMap(node, task, record, shared, prefix);
       return;
+    }
     case "branch":
       record.outputs = await runBranch(node, record, scope, shared, prefix);
       return;
@@ -470,8 +459,7 @@ function declaredTypes(vars: Record<string, { type: LiteralType }>): Record<stri
   return out;
 }
 
-function mapInputTypes(node: MapNode, entities: LocalEntities): Record<string, LiteralType> {
-  const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
+function mapInputTypes(node: MapNode, task: LocalTask): Record<string, LiteralType> {
   const out = declaredTypes(task.spec.interface.inputs);
   for (const m of node.mapped) if (out[m]) out[m] = { kind: "list", items: out[m] };
   return out;
@@ -513,8 +501,7 @@ async function runSubworkflow(
   return sub.record.outputs!;
 }
 
-async function runMap(node: MapNode, record: NodeRecord, shared: Shared, prefix: string): Promise<LiteralMap> {
-  const task = mustFind(shared.env.entities.task(node.target.name), "task", node.target.name, node.id);
+async function runMap(node: MapNode, task: LocalTask, record: NodeRecord, shared: Shared, prefix: string): Promise<LiteralMap> {
   const inputs = record.inputs!;
   let count: number | undefined;
   for (const m of node.mapped) {
