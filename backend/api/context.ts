@@ -2,7 +2,9 @@
 import type { Context } from "hono";
 import type { BlobStore } from "../blobs/index.js";
 import type { Clock } from "../clock.js";
-import type { Grant, MetadataStore, NodeScope } from "../store/index.js";
+import type { AttemptOutcome } from "../../kernel/runtime/protocol.js";
+import type { BlobRef } from "../../kernel/index.js";
+import type { ExecutionKey, ExecutionRecord, Grant, MetadataStore, NodeExecutionRecord, NodeScope } from "../store/index.js";
 
 /** Limits and choices the API enforces. */
 export interface ApiSettings {
@@ -18,12 +20,41 @@ export interface ApiSettings {
   insecureLocal: boolean;
 }
 
+/** Identifies one attempt of one node. */
+export interface AttemptKey {
+  execution: ExecutionKey;
+  node: string;
+  attempt: number;
+}
+
+/** Where an attempt's logs come from (the engine asks its runner). */
+export interface LogSource {
+  /** The attempt's combined stdout/stderr; `undefined` when the attempt is unknown or kept no logs. */
+  read(key: AttemptKey, options: { tailBytes?: number; follow?: boolean; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/** What the API tells the engine, and asks of it. Absent: executions are recorded and stay QUEUED. */
+export interface EngineHooks {
+  /** An execution was created (launch, relaunch, recover): run it. */
+  created(record: ExecutionRecord): void;
+  /** An execution was terminated (already ABORTED in the store): stop its attempts. */
+  terminated(record: ExecutionRecord): void;
+  /** A runtime reports how its attempt ended; resolves with the node as recorded after it. */
+  reportOutcome(key: AttemptKey, outcome: AttemptOutcome): Promise<NodeExecutionRecord | undefined>;
+  /** A runtime recorded a checkpoint for its node. */
+  recordCheckpoint(key: AttemptKey, checkpoint: BlobRef): Promise<void>;
+  /** Logs of attempts. */
+  readonly logs: LogSource;
+}
+
 /** The services behind the API. */
 export interface ApiDeps {
   store: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
   settings: ApiSettings;
+  /** The execution engine, when this API runs executions. */
+  engine?: EngineHooks;
   /** Where unexpected errors are reported (default: console.error). */
   onError?: (error: unknown, request: Request) => void;
 }

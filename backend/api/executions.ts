@@ -32,6 +32,7 @@ export interface CreateExecutionBody {
   inputs?: LiteralMap;
   labels?: Record<string, string>;
   maxParallelism?: number;
+  overwriteCache?: boolean;
 }
 
 /** Generated execution names: a letter then 19 base-32 characters (~95 bits). */
@@ -131,6 +132,7 @@ export async function createExecution(deps: ApiDeps, principal: Principal, proje
     inputs: { literals: inputs },
     labels,
     ...(maxParallelism !== undefined ? { maxParallelism } : {}),
+    ...(body.overwriteCache ? { overwriteCache: true } : {}),
     mode: "launch",
   });
 }
@@ -143,6 +145,7 @@ interface ExecutionDraft {
   inputs: { literals: LiteralMap } | { stored: ExecutionRecord["inputs"] };
   labels: Record<string, string>;
   maxParallelism?: number;
+  overwriteCache?: boolean;
   mode: ExecutionMode;
   source?: string;
 }
@@ -160,11 +163,13 @@ async function insertExecution(deps: ApiDeps, principal: Principal, d: Execution
     inputs: stored,
     labels: d.labels,
     ...(d.maxParallelism !== undefined ? { maxParallelism: d.maxParallelism } : {}),
+    ...(d.overwriteCache ? { overwriteCache: true } : {}),
     createdAt: now,
     createdBy: principal.name,
     updatedAt: now,
   });
   if (!record) throw new ApiError(409, API_ERRORS.ALREADY_EXISTS, `name: execution ${d.key.name} already exists in ${d.key.project}/${d.key.domain}`, { field: "name" });
+  deps.engine?.created(record);
   return record;
 }
 
@@ -189,6 +194,7 @@ export async function terminateExecution(deps: ApiDeps, principal: Principal, ke
   const result = await deps.store.updateExecution(key, { phase: "ABORTED", abort: { cause, by: principal.name, at: now }, endedAt: now, updatedAt: now }, live);
   if (!result) throw notFound(`execution ${key.name}`);
   if (!result.updated) throw new ApiError(409, API_ERRORS.INVALID_STATE, `execution ${key.name} already finished (${result.record.phase})`, { details: { phase: result.record.phase } });
+  deps.engine?.terminated(result.record);
   return result.record;
 }
 

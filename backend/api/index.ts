@@ -11,10 +11,11 @@
  * ```
  */
 export { createApi, toApiError, API_PREFIX, API_VERSION, API_ROUTES } from "./app.js";
-export type { ApiDeps, ApiSettings, Principal } from "./context.js";
+export type { ApiDeps, ApiSettings, AttemptKey, EngineHooks, LogSource, Principal } from "./context.js";
 export { ApiError, isApiError, API_ERRORS, type ApiErrorCode } from "./errors.js";
 export type { RouteDef, RouteAccess } from "./route.js";
 export { API_SCHEMA, API_SCHEMA_ID, VERSION_PATTERN, NODE_ID_PATTERN, apiSchemaRef, type ApiSchemaDef } from "./schemas.js";
 export { jsonDiff, type JsonDifference } from "./diff.js";
 export { literalProblem } from "./literals.js";
+export { storeLiterals, loadLiterals, checkBlobRefs } from "./literals-store.js";
 export { buildOpenApi } from "./openapi.js";

@@ -74,6 +74,7 @@ export const PATH_PARAMS: Record<string, { pattern: RegExp; description: string 
   execution: { pattern: NAME_PATTERN, description: "Execution name." },
   node: { pattern: NODE_ID_PATTERN, description: "Node id (URL-encode `/`)." },
   var: { pattern: NAME_PATTERN, description: "Input or output name." },
+  attempt: { pattern: /^(?:0|[1-9][0-9]{0,5})$/, description: "Attempt number, from 0." },
   hash: { pattern: BLOB_HASH_PATTERN, description: "Content hash, `sha256:<hex>`." },
   id: { pattern: /^tok_[A-Za-z0-9_-]{1,64}$/, description: "Token id." },
 };
@@ -153,6 +154,11 @@ async function nodeReadableBlobs(ctx: RouteContext): Promise<Set<string>> {
       for (const literal of Object.values(await loadLiterals(ctx.deps, stored))) for (const b of blobsOf(literal)) out.add(b.hash);
     }
     if (node.checkpoint) out.add(node.checkpoint.hash);
+  }
+  if (node?.target?.resourceType === "task") {
+    const task = await ctx.deps.store.getEntity(node.target);
+    if (task?.bundle) out.add(task.bundle);
+    return out;
   }
   const execution = await ctx.deps.store.getExecution(key);
   const workflow = execution && (await ctx.deps.store.getEntity(execution.workflow));

@@ -62,6 +62,7 @@ export const API_SCHEMA = {
         inputs: model("LiteralMap"),
         labels: ref("Labels"),
         maxParallelism: { type: "integer", minimum: 0 },
+        overwriteCache: { type: "boolean", description: "Recompute cacheable tasks and replace their catalog entries." },
       },
       [],
       "Exactly one of launchPlan or workflow. Without a version, a launch plan's active version (else its latest) and a workflow's latest version are used.",
@@ -82,6 +83,23 @@ export const API_SCHEMA = {
     ),
     WriteOutputsRequest: closed({ outputs: model("LiteralMap") }, ["outputs"]),
     CheckpointRequest: closed({ checkpoint: model("BlobRef") }, ["checkpoint"]),
+    FailureRecord: closed(
+      {
+        kind: { enum: ["user", "system"] },
+        code: { type: "string", maxLength: 200 },
+        message: { type: "string", maxLength: 100_000 },
+        stack: { type: "string", maxLength: 100_000 },
+        retryable: { type: "boolean" },
+      },
+      ["kind", "code", "message", "retryable"],
+    ),
+    AttemptOutcome: {
+      description: "How an attempt ended, as its runtime reports it.",
+      oneOf: [
+        closed({ phase: { const: "SUCCEEDED" }, outputs: model("LiteralMap") }, ["phase", "outputs"]),
+        closed({ phase: { enum: ["FAILED", "TIMED_OUT"] }, error: ref("FailureRecord") }, ["phase", "error"]),
+      ],
+    },
     Error: closed(
       {
         error: closed(

@@ -152,6 +152,16 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_by_name ON tokens (kind, name);
 `,
   },
+  {
+    version: 2,
+    name: "engine: execution options and parent, node targets, attempt runners, unfinished executions",
+    sql: `
+ALTER TABLE executions ADD COLUMN options TEXT;
+CREATE INDEX executions_unfinished ON executions (phase, seq);
+ALTER TABLE node_executions ADD COLUMN detail TEXT;
+ALTER TABLE node_attempts ADD COLUMN runner TEXT;
+`,
+  },
 ];
 
 /** Tables of the current schema, for row counts. */

@@ -169,12 +169,15 @@ interface ExecutionRow {
   abort: string | null;
   labels: string;
   max_parallelism: number | null;
+  options: string | null;
   created_at: number;
   created_by: string;
   updated_at: number;
   started_at: number | null;
   ended_at: number | null;
 }
+const executionOptions = (e: NewExecution): string | null =>
+  e.overwriteCache !== undefined || e.parent !== undefined ? JSON.stringify({ overwriteCache: e.overwriteCache, parent: e.parent }) : null;
 const toExecution = (r: ExecutionRow): ExecutionRecord => {
   const e: ExecutionRecord = {
     key: { project: r.project, domain: r.domain, name: r.name },
@@ -196,6 +199,7 @@ const toExecution = (r: ExecutionRow): ExecutionRecord => {
   if (r.error !== null) e.error = parse(r.error);
   if (r.abort !== null) e.abort = parse(r.abort);
   if (r.max_parallelism !== null) e.maxParallelism = r.max_parallelism;
+  if (r.options !== null) Object.assign(e, parse<Pick<ExecutionRecord, "overwriteCache" | "parent">>(r.options));
   if (r.started_at !== null) e.startedAt = r.started_at;
   if (r.ended_at !== null) e.endedAt = r.ended_at;
   return e;
@@ -214,6 +218,7 @@ interface NodeRow {
   updated_at: number;
   started_at: number | null;
   ended_at: number | null;
+  detail: string | null;
 }
 const toNode = (execution: ExecutionKey, r: NodeRow): NodeExecutionRecord => {
   const n: NodeExecutionRecord = {
@@ -229,6 +234,7 @@ const toNode = (execution: ExecutionKey, r: NodeRow): NodeExecutionRecord => {
   if (r.error !== null) n.error = parse(r.error);
   if (r.cache !== null) n.cache = parse(r.cache);
   if (r.checkpoint !== null) n.checkpoint = parse(r.checkpoint);
+  if (r.detail !== null) Object.assign(n, parse<Pick<NodeExecutionRecord, "target" | "child">>(r.detail));
   if (r.started_at !== null) n.startedAt = r.started_at;
   if (r.ended_at !== null) n.endedAt = r.ended_at;
   return n;
@@ -243,11 +249,13 @@ interface AttemptRow {
   started_at: number | null;
   ended_at: number | null;
   updated_at: number;
+  runner: string | null;
 }
 const toAttempt = (execution: ExecutionKey, r: AttemptRow): NodeAttemptRecord => {
   const a: NodeAttemptRecord = { execution, nodeId: r.node_id, attempt: r.attempt, phase: r.phase, updatedAt: r.updated_at };
   if (r.error !== null) a.error = parse(r.error);
   if (r.logs !== null) a.logs = parse(r.logs);
+  if (r.runner !== null) a.runner = parse(r.runner);
   if (r.started_at !== null) a.startedAt = r.started_at;
   if (r.ended_at !== null) a.endedAt = r.ended_at;
   return a;
@@ -288,10 +296,10 @@ const hashSecret = (secret: string) => createHash("sha256").update(secret).diges
 const ENTITY_COLUMNS =
   "seq, resource_type, project, domain, name, version, spec, bundle, digest, refs, created_at, created_by, promoted_from, active";
 const EXECUTION_COLUMNS =
-  "seq, project, domain, name, workflow_name, workflow_version, launch_plan_name, launch_plan_version, phase, mode, source, inputs, outputs, error, abort, labels, max_parallelism, created_at, created_by, updated_at, started_at, ended_at";
+  "seq, project, domain, name, workflow_name, workflow_version, launch_plan_name, launch_plan_version, phase, mode, source, inputs, outputs, error, abort, labels, max_parallelism, options, created_at, created_by, updated_at, started_at, ended_at";
 const TOKEN_COLUMNS = "id, name, kind, grants, scope, created_at, created_by, expires_at, revoked_at";
-const NODE_COLUMNS = "node_id, phase, inputs, outputs, error, cache, checkpoint, attempts, created_at, updated_at, started_at, ended_at";
-const ATTEMPT_COLUMNS = "node_id, attempt, phase, error, logs, started_at, ended_at, updated_at";
+const NODE_COLUMNS = "node_id, phase, inputs, outputs, error, cache, checkpoint, attempts, created_at, updated_at, started_at, ended_at, detail";
+const ATTEMPT_COLUMNS = "node_id, attempt, phase, error, logs, started_at, ended_at, updated_at, runner";
 
 /** How often a write that lost a race on a unique index is retried. */
 const RACE_RETRIES = 3;
@@ -541,6 +549,7 @@ class SqlStore implements MetadataStore {
       json(e.abort),
       JSON.stringify(e.labels),
       e.maxParallelism ?? null,
+      executionOptions(e),
       e.createdAt,
       e.createdBy,
       e.updatedAt,
@@ -548,8 +557,8 @@ class SqlStore implements MetadataStore {
       e.endedAt ?? null,
     ];
     const insert = `INSERT INTO executions (project, domain, name, workflow_name, workflow_version, launch_plan_name, launch_plan_version, phase, mode, source,
-           inputs, outputs, error, abort, labels, max_parallelism, created_at, created_by, updated_at, started_at, ended_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           inputs, outputs, error, abort, labels, max_parallelism, options, created_at, created_by, updated_at, started_at, ended_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (project, domain, name) DO NOTHING RETURNING seq`;
     if (labels.length > 0 && this.db.dialect === "postgres") {
       // One statement (one round trip, atomic on its own): the execution and its labels through a data-modifying CTE.
@@ -653,6 +662,11 @@ class SqlStore implements MetadataStore {
     return record && { updated: changes === 1, record };
   }
 
+  async listUnfinishedExecutions(): Promise<ExecutionRecord[]> {
+    const rows = await this.db.all<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE phase IN ('QUEUED', 'RUNNING') ORDER BY seq`, []);
+    return rows.map(toExecution);
+  }
+
   // ---- nodes -------------------------------------------------------------------------
 
   private async executionSeq(key: ExecutionKey): Promise<number | undefined> {
@@ -664,10 +678,10 @@ class SqlStore implements MetadataStore {
     const seq = await this.executionSeq(n.execution);
     if (seq === undefined) return false;
     await this.db.run(
-      `INSERT INTO node_executions (execution_seq, ${NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO node_executions (execution_seq, ${NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (execution_seq, node_id) DO UPDATE SET phase = excluded.phase, inputs = excluded.inputs, outputs = excluded.outputs,
          error = excluded.error, cache = excluded.cache, checkpoint = excluded.checkpoint, attempts = excluded.attempts,
-         updated_at = excluded.updated_at, started_at = excluded.started_at, ended_at = excluded.ended_at`,
+         updated_at = excluded.updated_at, started_at = excluded.started_at, ended_at = excluded.ended_at, detail = excluded.detail`,
       [
         seq,
         n.nodeId,
@@ -682,6 +696,7 @@ class SqlStore implements MetadataStore {
         n.updatedAt,
         n.startedAt ?? null,
         n.endedAt ?? null,
+        n.target !== undefined || n.child !== undefined ? JSON.stringify({ target: n.target, child: n.child }) : null,
       ],
     );
     return true;
@@ -707,10 +722,10 @@ class SqlStore implements MetadataStore {
     const seq = await this.executionSeq(a.execution);
     if (seq === undefined) return false;
     await this.db.run(
-      `INSERT INTO node_attempts (execution_seq, ${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO node_attempts (execution_seq, ${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (execution_seq, node_id, attempt) DO UPDATE SET phase = excluded.phase, error = excluded.error, logs = excluded.logs,
-         started_at = excluded.started_at, ended_at = excluded.ended_at, updated_at = excluded.updated_at`,
-      [seq, a.nodeId, a.attempt, a.phase, json(a.error), json(a.logs), a.startedAt ?? null, a.endedAt ?? null, a.updatedAt],
+         started_at = excluded.started_at, ended_at = excluded.ended_at, updated_at = excluded.updated_at, runner = excluded.runner`,
+      [seq, a.nodeId, a.attempt, a.phase, json(a.error), json(a.logs), a.startedAt ?? null, a.endedAt ?? null, a.updatedAt, json(a.runner)],
     );
     return true;
   }

@@ -150,6 +150,10 @@ export interface ExecutionRecord {
   abort?: AbortRecord;
   labels: Record<string, string>;
   maxParallelism?: number;
+  /** Recompute cacheable tasks and replace their catalog entries. */
+  overwriteCache?: boolean;
+  /** The execution and node that launched this one (a launch plan node). */
+  parent?: { execution: string; node: string };
   createdAt: number;
   createdBy: string;
   updatedAt: number;
@@ -220,6 +224,10 @@ export interface NodeExecutionRecord {
   error?: FailureRecord;
   cache?: NodeCacheInfo;
   checkpoint?: BlobRef;
+  /** What the node runs: the task of a task node or map instance, the workflow of a subworkflow. */
+  target?: Identifier;
+  /** The child execution a launch plan node started. */
+  child?: string;
   /** Attempts started so far. */
   attempts: number;
   createdAt: number;
@@ -238,9 +246,21 @@ export interface NodeAttemptRecord {
   error?: FailureRecord;
   /** Where to read this attempt's logs (name to URL or path). */
   logs?: Record<string, string>;
+  /** Which runner holds the attempt and how to find it again after a restart. */
+  runner?: RunnerHandle;
   startedAt?: number;
   endedAt?: number;
   updatedAt: number;
+}
+
+/** A runner's handle on an attempt: enough to re-attach to it or know it is gone. */
+export interface RunnerHandle {
+  /** The runner's kind (`local-process`, `kubernetes-pod`). */
+  kind: string;
+  /** The runner's id for the attempt (a pid, a pod name). */
+  id: string;
+  /** Runner-specific facts (the host, a log file). */
+  info?: Record<string, string>;
 }
 
 /** Token kinds: the bootstrap admin, people and scripts, and the one node a running task is. */
@@ -369,6 +389,9 @@ export interface MetadataStore {
     patch: ExecutionPatch,
     ifPhase?: readonly ExecutionPhase[],
   ): Promise<{ updated: boolean; record: ExecutionRecord } | undefined>;
+
+  /** Executions that are QUEUED or RUNNING, oldest first: what the engine resumes on start. */
+  listUnfinishedExecutions(): Promise<ExecutionRecord[]>;
 
   // ---- nodes ----------------------------------------------------------------------
   /** Inserts or replaces a node's record; false when the execution does not exist. */

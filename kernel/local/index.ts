@@ -15,3 +15,4 @@ export * from "./records.js";
 export * from "./cache.js";
 export * from "./sqlite-store.js";
 export * from "./semaphore.js";
+export * from "./dag.js";

@@ -1,5 +1,6 @@
 /** Executions, their nodes and attempts, and the data API over their literals. */
 import { isTerminalPhase, type LiteralMap, type LiteralType, type WorkflowSpec } from "../../../kernel/index.js";
+import type { AttemptOutcome } from "../../../kernel/runtime/protocol.js";
 import type { ExecutionKey, NodeExecutionRecord, StoredLiterals } from "../../store/index.js";
 import type { RouteContext } from "../context.js";
 import { API_ERRORS, ApiError, badRequest, notFound } from "../errors.js";
@@ -332,6 +333,11 @@ export const executionRouteDefs: RouteDef[] = [
       await nodeOutputTypes(ctx, key, nodeId);
       const checkpoint = (ctx.body as { checkpoint: { hash: string; size: number; format: "file" | "arrow" | "dir" } }).checkpoint;
       await checkBlobRefs(ctx.deps, key.project, { checkpoint: { kind: "blob", blob: checkpoint } }, "body");
+      if (ctx.deps.engine) {
+        const attempt = (await ctx.deps.store.getNodeExecution(key, nodeId))?.attempts ?? 1;
+        await ctx.deps.engine.recordCheckpoint({ execution: key, node: nodeId, attempt: attempt - 1 }, checkpoint);
+        return json(ctx, 200, { checkpoint });
+      }
       const now = ctx.deps.clock.now();
       const existing = await ctx.deps.store.getNodeExecution(key, nodeId);
       const record: NodeExecutionRecord = existing
@@ -339,6 +345,59 @@ export const executionRouteDefs: RouteDef[] = [
         : { execution: key, nodeId, phase: "RUNNING", checkpoint, attempts: 0, createdAt: now, updatedAt: now };
       await ctx.deps.store.putNodeExecution(record);
       return json(ctx, 200, { checkpoint });
+    },
+  },
+  {
+    method: "POST",
+    path: `${NODE}/attempts/{attempt}/outcome`,
+    operationId: "reportAttemptOutcome",
+    summary:
+      "A runtime reports how its attempt ended (its node token): outputs on success, a failure record otherwise. Outputs are checked against the task's interface; repeating a report is harmless.",
+    tag: "data",
+    access: "node",
+    body: "AttemptOutcome",
+    responses: {
+      200: { description: "Recorded; the node as it stands.", schema: "object" },
+      409: { description: "Not the node's current attempt, or the execution runs no engine here.", schema: "Error" },
+    },
+    authorize: nodeAccess("write"),
+    async handle(ctx) {
+      const engine = ctx.deps.engine;
+      if (!engine) throw new ApiError(409, API_ERRORS.INVALID_STATE, "this server runs no execution engine");
+      const key = keyOf(ctx);
+      await getExecutionOr404(ctx.deps, key);
+      const node = await engine.reportOutcome({ execution: key, node: ctx.params.node!, attempt: Number(ctx.params.attempt) }, ctx.body as AttemptOutcome);
+      if (!node) throw notFound(`node ${ctx.params.node}`);
+      return json(ctx, 200, nodeView(node));
+    },
+  },
+  {
+    method: "GET",
+    path: `${NODE}/attempts/{attempt}/logs`,
+    operationId: "getAttemptLogs",
+    summary: "An attempt's stdout and stderr as text: all of it, the last `tail` bytes, and with `follow=true` streamed until the attempt ends.",
+    tag: "executions",
+    access: "project",
+    query: [
+      { name: "tail", description: "Only the last this many bytes.", type: "integer" },
+      { name: "follow", description: "`true`: keep streaming what is appended until the attempt ends." },
+    ],
+    responses: { 200: { description: "The log text.", schema: "binary" }, 404: { description: "No such attempt, or it kept no logs.", schema: "Error" } },
+    authorize: projectRole("viewer"),
+    async handle(ctx) {
+      const node = await nodeOr404(ctx);
+      const attempt = Number(ctx.params.attempt);
+      if (attempt >= node.attempts) throw notFound(`attempt ${attempt} of node ${node.nodeId}`);
+      const tailText = ctx.query.get("tail");
+      if (tailText !== null && !/^[0-9]{1,12}$/.test(tailText)) throw badRequest("tail", `${JSON.stringify(tailText)} is not a byte count`, API_ERRORS.INVALID_PARAMETER);
+      const followText = ctx.query.get("follow");
+      if (followText !== null && followText !== "true" && followText !== "false") throw badRequest("follow", `${JSON.stringify(followText)} is not true or false`, API_ERRORS.INVALID_PARAMETER);
+      const stream = await ctx.deps.engine?.logs.read(
+        { execution: node.execution, node: node.nodeId, attempt },
+        { ...(tailText !== null ? { tailBytes: Number(tailText) } : {}), follow: followText === "true", signal: ctx.c.req.raw.signal },
+      );
+      if (!stream) throw notFound(`logs of attempt ${attempt} of node ${node.nodeId}`);
+      return new Response(ReadableStream.from(stream), { status: 200, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
     },
   },
 ];
