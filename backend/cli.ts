@@ -25,6 +25,8 @@ interface ServerFlags {
   inlineLiteralBytes?: string;
   insecureLocal?: boolean;
   config?: string;
+  catalog?: string;
+  runner?: string;
 }
 
 /** Options from flags; unset flags stay undefined so env, file and defaults apply. */
@@ -34,6 +36,8 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
   if (flags.db !== undefined) o.db = flags.db;
   if (flags.dbSchema !== undefined) o.dbSchema = flags.dbSchema;
   if (flags.blobs !== undefined) o.blobs = flags.blobs;
+  if (flags.catalog !== undefined) o.catalog = flags.catalog;
+  if (flags.runner !== undefined) o.runner = flags.runner;
   if (flags.host !== undefined) o.host = flags.host;
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.domains !== undefined) o.domains = flags.domains;
@@ -57,6 +61,8 @@ export function describeServer(s: RunningServer): string {
     `  data dir:    ${config.dataDir}`,
     `  metadata:    ${db}`,
     `  blobs:       ${blobs}`,
+    `  catalog:     ${config.catalog.kind === "sqlite" ? `sqlite ${config.catalog.path}` : `${config.catalog.kind} ${redact(config.catalog.url)}`}`,
+    `  runner:      ${config.runner.kind === "warm" ? `warm workers (${config.runner.workers})` : config.runner.kind === "process" ? "a local process per attempt" : "none (executions stay queued)"}`,
     `  domains:     ${config.domains.join(", ")}`,
     ...(config.insecureLocal ? ["  WARNING: --insecure-local: no authentication, every request acts as the admin"] : []),
   ].join("\n");
@@ -79,6 +85,8 @@ export function serverCommand(): Command {
     .option("--db <url>", "sqlite (default), sqlite:<path>, or postgres://user@host:port/db (env PETREL_DB)")
     .option("--db-schema <schema>", "PostgreSQL schema for the tables (env PETREL_DB_SCHEMA)")
     .option("--blobs <url>", "fs (default), file:<dir>, or s3://bucket/prefix with AWS_* variables (env PETREL_BLOBS)")
+    .option("--catalog <url>", "the shared cache: sqlite (default), sqlite:<path>, postgres://...?schema=s, redis://...?prefix=p (env PETREL_CATALOG_URL)")
+    .option("--runner <kind>", "where tasks run: process (default), warm, warm:<workers>, none (env PETREL_RUNNER)")
     .option("--host <host>", "address to listen on (default 127.0.0.1; env PETREL_HOST)")
     .option("--port <port>", "port (default 8470, 0 for any free port; env PETREL_PORT)")
     .option("--domains <list>", "comma-separated domains (default development,staging,production)")

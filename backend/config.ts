@@ -10,6 +10,8 @@
  * | db                 | --db                  | PETREL_DB                   | `sqlite` (`<dataDir>/petrel.sqlite`) |
  * | dbSchema           | --db-schema           | PETREL_DB_SCHEMA            | the connection's search_path    |
  * | blobs              | --blobs               | PETREL_BLOBS                | `fs` (`<dataDir>/blobs`)        |
+ * | catalog            | --catalog             | PETREL_CATALOG_URL          | `sqlite` (`<dataDir>/catalog.sqlite`) |
+ * | runner             | --runner              | PETREL_RUNNER               | `process` (`warm[:N]`, `none`)  |
  * | host               | --host                | PETREL_HOST                 | 127.0.0.1                       |
  * | port               | --port                | PETREL_PORT                 | 8470 (0 picks a free port)      |
  * | domains            | --domains a,b,c       | PETREL_DOMAINS              | development,staging,production  |
@@ -23,11 +25,17 @@
  * `--blobs s3://bucket/prefix` takes the endpoint and credentials from the usual
  * AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (path-style URLs when an endpoint is set).
+ *
+ * The catalog (the shared cache) is `sqlite`, `sqlite:<path>`, a `.sqlite` file,
+ * `postgres://...[?schema=name]` or `redis://...[?prefix=name]`; the `schema`
+ * and `prefix` parameters are taken out of the URL before it is used.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_DOMAINS, NAME_PATTERN, PetrelError, errorGuard } from "../kernel/index.js";
 import { normalizePrefix } from "./blobs/index.js";
+import { CATALOG_PREFIX_PATTERN, CATALOG_SCHEMA_PATTERN, type CatalogConfig } from "./catalog/index.js";
 import type { Clock } from "./clock.js";
 
 /** What `petrel server` accepts; every field optional. */
@@ -39,6 +47,10 @@ export interface ServerOptions {
   dbSchema?: string;
   /** `fs` (default), a directory (`file:/path`), or `s3://bucket/prefix`. */
   blobs?: string;
+  /** The shared cache: `sqlite` (default), `sqlite:/path`, `postgres://...?schema=s` or `redis://...?prefix=p`. */
+  catalog?: string;
+  /** Where tasks run: `process` (default: a process per attempt), `warm` or `warm:<workers>` (kept-alive workers), `none` (executions stay queued). */
+  runner?: string;
   host?: string;
   port?: number | string;
   domains?: string[] | string;
@@ -59,6 +71,9 @@ export type BlobsConfig =
   | { kind: "fs"; root: string }
   | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle: boolean };
 
+/** The task runner a config selects. */
+export type RunnerConfig = { kind: "process" } | { kind: "warm"; workers: number } | { kind: "none" };
+
 /** Where a value came from. */
 export type ConfigSource = "flag" | "env" | "file" | "default";
 
@@ -67,6 +82,8 @@ export interface ServerConfig {
   dataDir: string;
   db: DbConfig;
   blobs: BlobsConfig;
+  catalog: CatalogConfig;
+  runner: RunnerConfig;
   host: string;
   port: number;
   domains: string[];
@@ -101,6 +118,8 @@ const ENV: Record<Exclude<keyof ServerOptions, "clock" | "configFile">, string> 
   db: "PETREL_DB",
   dbSchema: "PETREL_DB_SCHEMA",
   blobs: "PETREL_BLOBS",
+  catalog: "PETREL_CATALOG_URL",
+  runner: "PETREL_RUNNER",
   host: "PETREL_HOST",
   port: "PETREL_PORT",
   domains: "PETREL_DOMAINS",
@@ -123,6 +142,40 @@ export function parseBytes(value: number | string, field: string, source: string
     throw new ConfigError("CONFIG_INVALID", `${field} (${source}): ${JSON.stringify(value)} is not a byte size like 1048576, 64Ki or 10G`, { field, source });
   }
   return Math.floor(n);
+}
+
+/** The catalog a `catalog` value names; `invalid` throws the field's ConfigError. */
+function compileCatalog(value: string, dataDir: string, cwd: string, invalid: (message: string) => never): CatalogConfig {
+  if (value === "sqlite") return { kind: "sqlite", path: join(dataDir, "catalog.sqlite") };
+  if (value.startsWith("sqlite:")) {
+    const path = value.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    if (path === "") invalid("sqlite: needs a file path, e.g. sqlite:/var/lib/petrel/catalog.sqlite");
+    return { kind: "sqlite", path: resolve(cwd, path) };
+  }
+  const redacted = JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@"));
+  const postgres = /^postgres(ql)?:\/\//.test(value);
+  if (postgres || /^rediss?:\/\//.test(value)) {
+    // The schema or prefix rides along as a query parameter and is taken out before the driver sees the URL.
+    const param = postgres ? "schema" : "prefix";
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return invalid(`${redacted} is not a valid URL`);
+    }
+    const extra = url.searchParams.get(param);
+    if (extra === null) return postgres ? { kind: "postgres", url: value } : { kind: "redis", url: value };
+    url.searchParams.delete(param);
+    const rest = url.toString();
+    if (postgres) {
+      if (!CATALOG_SCHEMA_PATTERN.test(extra)) invalid(`schema ${JSON.stringify(extra)} is not a lowercase identifier (${CATALOG_SCHEMA_PATTERN.source})`);
+      return { kind: "postgres", url: rest, schema: extra };
+    }
+    if (!CATALOG_PREFIX_PATTERN.test(extra)) invalid(`prefix ${JSON.stringify(extra)} is not 1-128 of A-Z a-z 0-9 _ . : / -`);
+    return { kind: "redis", url: rest, prefix: extra };
+  }
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(value) && /\.(sqlite3?|db)$/.test(value)) return { kind: "sqlite", path: resolve(cwd, value) };
+  return invalid(`${redacted} is not sqlite, sqlite:<path>, a .sqlite file, postgres://... or redis://...`);
 }
 
 /** Reads a JSON config file; unknown keys are errors naming them. */
@@ -225,6 +278,16 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
     return invalid("blobs", `${JSON.stringify(blobsValue)} is not fs, a directory (file:<path>) or s3://bucket/prefix`);
   }
 
+  const catalog = compileCatalog(text("catalog", field("catalog").value) ?? "sqlite", dataDir, cwd, (message) => invalid("catalog", message));
+
+  const runnerValue = text("runner", field("runner").value) ?? "process";
+  const warm = /^warm(?::([1-9][0-9]{0,3}))?$/.exec(runnerValue);
+  let runner: RunnerConfig;
+  if (runnerValue === "process" || runnerValue === "none") runner = { kind: runnerValue };
+  else if (warm) runner = { kind: "warm", workers: warm[1] ? Number(warm[1]) : Math.max(1, availableParallelism()) };
+  else return invalid("runner", `${JSON.stringify(runnerValue)} is not process, warm, warm:<workers> or none`);
+  if (runner.kind === "warm" && blobs.kind !== "fs") invalid("runner", "warm workers read and write blobs in a filesystem blob store; with s3 blobs use the process runner");
+
   const host = text("host", field("host").value) ?? DEFAULT_HOST;
   const portValue = field("port").value;
   const port = portValue === undefined ? DEFAULT_PORT : Number(portValue);
@@ -262,6 +325,8 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
     dataDir,
     db,
     blobs,
+    catalog,
+    runner,
     host,
     port,
     domains,

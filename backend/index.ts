@@ -21,6 +21,7 @@
 export * from "./api/index.js";
 export * from "./store/index.js";
 export * from "./blobs/index.js";
+export * from "./catalog/index.js";
 export * from "./config.js";
 export * from "./clock.js";
 export { startServer, ensureAdminToken, openMetadataStore, openBlobStore, apiSettings, type RunningServer } from "./server.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { DEFAULT_DOMAINS } from "../kernel/index.js";
-import { API_PREFIX, createApi, type ApiSettings } from "./api/index.js";
+import { API_PREFIX, createApi, type ApiDeps, type ApiSettings } from "./api/index.js";
 import { createFileBlobStore, type BlobStore } from "./blobs/index.js";
 import { createManualClock, type ManualClock } from "./clock.js";
 import { DEFAULT_INLINE_LITERAL_BYTES, DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_JSON_BYTES } from "./config.js";
@@ -48,6 +48,8 @@ export interface TestBackend {
   clock: ManualClock;
   adminToken: string;
   settings: ApiSettings;
+  /** What the API runs on; set `deps.engine` to have executions run. */
+  deps: ApiDeps;
   /** The temp directory holding the database and blobs (removed on close). */
   dir: string;
   /** The socket URL when started with `listen: true`. */
@@ -95,7 +97,8 @@ export async function createTestBackend(options: TestBackendOptions = {}): Promi
     insecureLocal: false,
   };
   const { token: adminToken } = await store.createToken({ name: "admin", kind: "admin", createdBy: "test backend" });
-  const app = createApi({ store, blobs, clock, settings });
+  const deps: ApiDeps = { store, blobs, clock, settings };
+  const app = createApi(deps);
   let server: ServerType | undefined;
   let url: string | undefined;
   if (options.listen) {
@@ -124,6 +127,7 @@ export async function createTestBackend(options: TestBackendOptions = {}): Promi
     clock,
     adminToken,
     settings,
+    deps,
     dir,
     request,
     async createProject(name) {

@@ -88,6 +88,34 @@ describe("server configuration", () => {
     expect(e.message).toContain(says);
   });
 
+  it("puts the catalog in <dataDir>/catalog.sqlite unless PETREL_CATALOG_URL, the file or the option names another", () => {
+    expect(compile().catalog).toEqual({ kind: "sqlite", path: join(dir, ".petrel", "server", "catalog.sqlite") });
+    expect(compile().sources.catalog).toBe("default");
+    const file = join(dir, "server.json");
+    writeFileSync(file, JSON.stringify({ catalog: "redis://cache:6379/2?prefix=petrel:prod" }));
+    expect(compile({ configFile: file })).toMatchObject({ catalog: { kind: "redis", url: "redis://cache:6379/2", prefix: "petrel:prod" }, sources: { catalog: "file" } });
+    const env = { PETREL_CATALOG_URL: "postgres://petrel:pw@db:5432/petrel?schema=cache&sslmode=require" };
+    expect(compile({ configFile: file }, env).catalog).toEqual({ kind: "postgres", url: "postgres://petrel:pw@db:5432/petrel?sslmode=require", schema: "cache" });
+    expect(compile({ catalog: "postgresql://db/petrel" }, env)).toMatchObject({ catalog: { kind: "postgres", url: "postgresql://db/petrel" }, sources: { catalog: "flag" } });
+    expect(compile({ catalog: "rediss://:pw@cache:6380" }).catalog).toEqual({ kind: "redis", url: "rediss://:pw@cache:6380" });
+    expect(compile({ catalog: "sqlite:/var/lib/petrel/catalog.sqlite" }).catalog).toEqual({ kind: "sqlite", path: "/var/lib/petrel/catalog.sqlite" });
+    expect(compile({ catalog: "./cache.db" }).catalog).toEqual({ kind: "sqlite", path: join(dir, "cache.db") });
+  });
+
+  it.each([
+    [{ catalog: "mysql://root:hunter2@db/x" }, {}, "catalog (flag): \"mysql://root:***@db/x\" is not sqlite, sqlite:<path>, a .sqlite file, postgres://... or redis://..."],
+    [{}, { PETREL_CATALOG_URL: "memcached://cache" }, "catalog (PETREL_CATALOG_URL): \"memcached://cache\" is not sqlite"],
+    [{ catalog: "s3://bucket/catalog.db" }, {}, "is not sqlite"],
+    [{ catalog: "sqlite:" }, {}, "sqlite: needs a file path"],
+    [{ catalog: "postgres://db/x?schema=Bad-Name" }, {}, "schema \"Bad-Name\" is not a lowercase identifier"],
+    [{ catalog: "redis://cache?prefix=a*b" }, {}, "prefix \"a*b\" is not 1-128 of"],
+  ] as [ServerOptions, NodeJS.ProcessEnv, string][])("rejects the catalog %j %j, naming the field", (flags, env, says) => {
+    const e = errorOf(() => compile(flags, env));
+    expect(e.field).toBe("catalog");
+    expect(e.message).toContain(says);
+    expect(e.message).not.toContain("hunter2");
+  });
+
   it("never shows a database password in errors", () => {
     const e = errorOf(() => compile({ db: "mysql://root:hunter2@db/x" }));
     expect(e.message).not.toContain("hunter2");
