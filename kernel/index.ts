@@ -27,3 +27,4 @@ export * from "./types/index.js";
 export * from "./dsl/index.js";
 export * from "./local/index.js";
 export * from "./bundle/index.js";
+export * from "./runtime/index.js";

@@ -4,7 +4,7 @@
  * Kubernetes pod). Runners report what they see; the engine decides what it means.
  */
 import type { LiteralMap, TaskSpec } from "../../kernel/index.js";
-import type { AttemptAssignment, AttemptOutcome } from "../../kernel/runtime/protocol.js";
+import type { AttemptAssignment, AttemptOutcome } from "../../kernel/index.js";
 import type { RunnerHandle } from "../store/index.js";
 
 /** What a runner can do, so the engine knows what to expect of it. */

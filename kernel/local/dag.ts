@@ -119,17 +119,17 @@ export function withWorkflowDefaults(wf: WorkflowSpec, inputs: LiteralMap): Lite
 
 /**
  * A map node's instances: how many, and the inputs of instance `i` (mapped
- * inputs take their i-th item, the rest are passed whole). Throws a message
- * naming the node when a mapped input is not a list or lengths differ.
+ * inputs take their i-th item, the rest are passed whole). Throws an Error saying
+ * which input is wrong when a mapped input is not a list or lengths differ.
  */
 export function mapInstances(node: MapNode, inputs: LiteralMap): { count: number; inputsOf(i: number): LiteralMap } {
   let count: number | undefined;
   for (const m of node.mapped) {
     const lit = inputs[m];
-    if (lit?.kind !== "list") throw new Error(`map node ${node.id}: mapped input ${m} is not a list`);
+    if (lit?.kind !== "list") throw new Error(`mapped input ${m} is not a list`);
     if (count !== undefined && lit.items.length !== count) {
       throw new Error(
-        `map node ${node.id}: mapped inputs have different lengths (${node.mapped.map((n) => `${n}: ${(inputs[n] as { items: unknown[] }).items.length}`).join(", ")})`,
+        `mapped inputs have different lengths (${node.mapped.map((n) => `${n}: ${(inputs[n] as { items: unknown[] }).items.length}`).join(", ")})`,
       );
     }
     count = lit.items.length;

@@ -10,12 +10,10 @@ import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import {
   isPetrelError,
-  stableStringify,
   typeToString,
   type Binding,
   type BlobRef,
   type BranchNode,
-  type Condition,
   type FailureRecord,
   type LaunchPlanSpec,
   type Literal,
@@ -39,6 +37,15 @@ import type { LocalCache } from "./cache.js";
 import { ExecutionFailedError, OutputShapeError, TaskTimeoutError } from "./errors.js";
 import type { AttemptRecord, NodeRecord, RunEvent, RunRecord } from "./records.js";
 import { Semaphore } from "./semaphore.js";
+import {
+  chooseBranch,
+  declaredTypes,
+  mapInstances,
+  mapNodeInputTypes,
+  resolveNodeInputs,
+  withWorkflowDefaults,
+  type BindingScope,
+} from "./dag.js";
 
 /** What task code receives besides its inputs. */
 export interface TaskContext {
@@ -342,62 +349,7 @@ function summarizeCache(children: NodeRecord[]): NodeRecord["cache"] {
 const CACHE_NOT_LOOKED_UP: NodeRecord["cache"] = Object.freeze({ status: "DISABLED" });
 
 /** How a node reads its bindings: the enclosing workflow's inputs and node outputs. */
-interface Scope {
-  resolve(binding: Binding): Literal;
-  /** The declared type a binding produces, when it refers to an input or an output. */
-  typeOf(binding: Binding): LiteralType | undefined;
-}
-
-/**
- * Resolves a node's inputs, adapting each literal to the declared input type
- * (unions, optionals, json), and fills unbound inputs with their defaults so the
- * record and the cache key show every value the task saw.
- */
-function resolveInputs(
-  node: Node,
-  declared: Record<string, LiteralType>,
-  scope: Scope,
-  variables?: Record<string, { type: LiteralType; default?: Literal }>,
-): LiteralMap {
-  const out: LiteralMap = {};
-  for (const name in node.inputs) {
-    const binding = node.inputs[name]!;
-    const to = declared[name];
-    out[name] = to ? resolveAdapted(binding, to, scope) : scope.resolve(binding);
-  }
-  if (variables) {
-    for (const name in variables) {
-      if (name in out) continue;
-      const v = variables[name]!;
-      if (v.default) out[name] = v.default;
-      else if (v.type.kind === "optional") out[name] = { kind: "none" };
-    }
-  }
-  return out;
-}
-
-function resolveAdapted(binding: Binding, to: LiteralType, scope: Scope): Literal {
-  switch (binding.kind) {
-    case "input":
-    case "output":
-      return adaptLiteral(scope.resolve(binding), scope.typeOf(binding) ?? to, to);
-    case "list":
-      return to.kind === "list"
-        ? { kind: "list", items: binding.items.map((b) => resolveAdapted(b, to.items, scope)) }
-        : scope.resolve(binding);
-    case "map": {
-      if (to.kind !== "map" && to.kind !== "struct") return scope.resolve(binding);
-      const entries: Record<string, Literal> = {};
-      for (const [k, b] of Object.entries(binding.entries)) {
-        const t = to.kind === "map" ? to.values : to.fields[k];
-        entries[k] = t ? resolveAdapted(b, t, scope) : scope.resolve(b);
-      }
-      return { kind: "map", entries };
-    }
-    case "literal":
-      return binding.literal;
-  }
-}
+type Scope = BindingScope;
 
 /** A concurrency slot a task node may already hold when it starts (handed to its first attempt). */
 interface Slot {
@@ -417,7 +369,7 @@ async function executeNode(
     case "task": {
       try {
         const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
-        record.inputs = resolveInputs(node, planFor(task, shared).inputTypes, scope, task.spec.interface.inputs);
+        record.inputs = resolveNodeInputs(node, planFor(task, shared).inputTypes, scope, task.spec.interface.inputs);
         record.outputs = await runTask(task, node, record, record.inputs, shared, prefix + node.id, slot);
       } finally {
         if (slot.held) {
@@ -429,21 +381,21 @@ async function executeNode(
     }
     case "workflow": {
       const sub = mustFind(entities.workflow(node.target.name), "workflow", node.target.name, node.id);
-      record.inputs = resolveInputs(node, declaredTypes(sub.interface.inputs), scope, sub.interface.inputs);
+      record.inputs = resolveNodeInputs(node, declaredTypes(sub.interface.inputs), scope, sub.interface.inputs);
       record.outputs = await runSubworkflow(sub, record.inputs, record, shared, `${prefix}${node.id}.`);
       return;
     }
     case "launch_plan": {
       const lp = mustFind(entities.launchPlan(node.target.name), "launch plan", node.target.name, node.id);
       const wf = mustFind(entities.workflow(lp.workflow.name), "workflow", lp.workflow.name, node.id);
-      const given = resolveInputs(node, declaredTypes(wf.interface.inputs), scope);
+      const given = resolveNodeInputs(node, declaredTypes(wf.interface.inputs), scope);
       record.inputs = { ...lp.defaultInputs, ...given, ...lp.fixedInputs };
-      record.outputs = await runSubworkflow(wf, withDefaults(wf, record.inputs), record, shared, `${prefix}${node.id}.`);
+      record.outputs = await runSubworkflow(wf, withWorkflowDefaults(wf, record.inputs), record, shared, `${prefix}${node.id}.`);
       return;
     }
     case "map": {
       const task = mustFind(entities.task(node.target.name), "task", node.target.name, node.id);
-      record.inputs = resolveInputs(node, mapInputTypes(node, task), scope, task.spec.interface.inputs);
+      record.inputs = resolveNodeInputs(node, mapNodeInputTypes(node, task.spec.interface.inputs), scope, task.spec.interface.inputs);
       record.outputs = await runMap(node, task, record, shared, prefix);
       return;
     }
@@ -451,29 +403,6 @@ async function executeNode(
       record.outputs = await runBranch(node, record, scope, shared, prefix);
       return;
   }
-}
-
-function declaredTypes(vars: Record<string, { type: LiteralType }>): Record<string, LiteralType> {
-  const out: Record<string, LiteralType> = {};
-  for (const k in vars) out[k] = vars[k]!.type;
-  return out;
-}
-
-function mapInputTypes(node: MapNode, task: LocalTask): Record<string, LiteralType> {
-  const out = declaredTypes(task.spec.interface.inputs);
-  for (const m of node.mapped) if (out[m]) out[m] = { kind: "list", items: out[m] };
-  return out;
-}
-
-function withDefaults(wf: WorkflowSpec, inputs: LiteralMap): LiteralMap {
-  const out = { ...inputs };
-  for (const [k, v] of Object.entries(wf.interface.inputs)) {
-    if (!(k in out)) {
-      if (v.default) out[k] = v.default;
-      else if (v.type.kind === "optional") out[k] = { kind: "none" };
-    }
-  }
-  return out;
 }
 
 function mustFind<T>(value: T | undefined, what: string, name: string, node: string): T {
@@ -502,30 +431,20 @@ async function runSubworkflow(
 }
 
 async function runMap(node: MapNode, task: LocalTask, record: NodeRecord, shared: Shared, prefix: string): Promise<LiteralMap> {
-  const inputs = record.inputs!;
-  let count: number | undefined;
-  for (const m of node.mapped) {
-    const lit = inputs[m];
-    if (lit?.kind !== "list") throw new OutputShapeError(`map node ${node.id}`, `mapped input ${m} is not a list`);
-    if (count !== undefined && lit.items.length !== count) {
-      throw new OutputShapeError(
-        `map node ${node.id}`,
-        `mapped inputs have different lengths (${node.mapped.map((n) => `${n}: ${(inputs[n] as { items: unknown[] }).items.length}`).join(", ")})`,
-      );
-    }
-    count = lit.items.length;
+  let instances: ReturnType<typeof mapInstances>;
+  try {
+    instances = mapInstances(node, record.inputs!);
+  } catch (e) {
+    throw new OutputShapeError(`map node ${node.id}`, (e as Error).message);
   }
-  const n = count ?? 0;
+  const n = instances.count;
   const children: NodeRecord[] = new Array<NodeRecord>(n);
   const results: (LiteralMap | undefined)[] = new Array<LiteralMap | undefined>(n).fill(undefined);
   record.children = children;
   const runInstance = async (i: number): Promise<void> => {
     const child = newNodeRecord(node, `${node.id}[${i}]`, "task");
     children[i] = child;
-    const childInputs: LiteralMap = {};
-    for (const k in inputs) {
-      childInputs[k] = node.mapped.includes(k) ? (inputs[k] as { items: Literal[] }).items[i]! : inputs[k]!;
-    }
+    const childInputs = instances.inputsOf(i);
     child.inputs = childInputs;
     child.phase = "RUNNING";
     child.startedAt = now();
@@ -574,20 +493,12 @@ async function runMap(node: MapNode, task: LocalTask, record: NodeRecord, shared
 }
 
 async function runBranch(node: BranchNode, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<LiteralMap> {
-  let chosen: Node | undefined;
-  for (const c of node.cases) {
-    if (evaluate(c.condition, scope)) {
-      chosen = c.node;
-      break;
-    }
+  const choice = chooseBranch(node, scope);
+  if ("error" in choice) {
+    record.error = { kind: "user", code: "BRANCH_NO_MATCH", message: choice.error, retryable: false };
+    throw new OutputShapeError(`branch ${node.id}`, choice.error);
   }
-  if (!chosen) {
-    if ("error" in node.otherwise) {
-      record.error = { kind: "user", code: "BRANCH_NO_MATCH", message: node.otherwise.error, retryable: false };
-      throw new OutputShapeError(`branch ${node.id}`, node.otherwise.error);
-    }
-    chosen = node.otherwise.node;
-  }
+  const chosen = choice.node;
   const child = newNodeRecord(chosen);
   record.children = [child];
   child.phase = "RUNNING";
@@ -605,65 +516,6 @@ async function runBranch(node: BranchNode, record: NodeRecord, scope: Scope, sha
     child.durationMs = child.endedAt - child.startedAt;
   }
   return child.outputs ?? {};
-}
-
-function evaluate(condition: Condition, scope: Scope): boolean {
-  const resolve = (b: Binding) => scope.resolve(b);
-  switch (condition.kind) {
-    case "and":
-      return condition.conditions.every((c) => evaluate(c, scope));
-    case "or":
-      return condition.conditions.some((c) => evaluate(c, scope));
-    case "not":
-      return !evaluate(condition.condition, scope);
-    case "truthy": {
-      const v = comparable(resolve(condition.value));
-      return v !== null && v !== false && v !== 0 && v !== "";
-    }
-    case "compare": {
-      const a = comparable(resolve(condition.left));
-      const b = comparable(resolve(condition.right));
-      switch (condition.op) {
-        case "eq":
-          return stableStringify(a) === stableStringify(b);
-        case "ne":
-          return stableStringify(a) !== stableStringify(b);
-        case "gt":
-          return a !== null && b !== null && a > b;
-        case "gte":
-          return a !== null && b !== null && a >= b;
-        case "lt":
-          return a !== null && b !== null && a < b;
-        case "lte":
-          return a !== null && b !== null && a <= b;
-      }
-    }
-  }
-}
-
-/** A literal as a comparable JS value: numbers, strings, booleans, or JSON for the rest. */
-function comparable(lit: Literal): number | string | boolean | null | object {
-  switch (lit.kind) {
-    case "int":
-      return Number(lit.value);
-    case "float":
-      return typeof lit.value === "number" ? lit.value : Number(lit.value);
-    case "string":
-    case "bool":
-      return lit.value;
-    case "datetime":
-      return Date.parse(lit.value);
-    case "duration":
-      return lit.value;
-    case "none":
-      return null;
-    case "union":
-      return comparable(lit.value);
-    case "json":
-      return (lit.value ?? null) as object;
-    default:
-      return lit;
-  }
 }
 
 async function runTask(
@@ -714,11 +566,11 @@ async function runTask(
     let phase: NodePhase = "SUCCEEDED";
     let thrown: unknown;
     try {
-      outputs = await runAttempt(task, inputs, attempt, maxAttempts, timeoutMs, checkpoint, shared, nodePath);
+      const ctx = new AttemptContext(attemptNo, maxAttempts, shared.runId, nodePath, spec.name, env, checkpoint, attempt.logs);
+      outputs = await runPlanned(task, planFor(task, shared), inputs, env.engine, ctx, timeoutMs, nodePath);
     } catch (e) {
       thrown = e;
-      phase = isPetrelError(e) && e.code === "TASK_TIMEOUT" ? "TIMED_OUT" : "FAILED";
-      failure = toFailure(e, (e as { petrelSystem?: boolean }).petrelSystem ? "system" : "user");
+      ({ phase, error: failure } = attemptFailure(e));
     } finally {
       shared.slots.release();
     }
@@ -756,26 +608,93 @@ async function runTask(
   }
 }
 
-async function runAttempt(
+/** Options of {@link runTaskAttempt}: everything one attempt needs besides its task and inputs. */
+export interface TaskAttemptOptions {
+  engine: TypeEngine;
+  /** Where input blobs are read and output blobs written (synchronously: prefetch remote blobs first). */
+  blobs: BlobAccess;
+  /** 1 on the first attempt, as `ctx.attempt` shows it. */
+  attempt: number;
+  maxAttempts: number;
+  runId: string;
+  /** The node id (`clean`, `fit[3]`): `ctx.node`, and named in errors. */
+  nodePath: string;
+  /** The attempt fails with TaskTimeoutError (code TASK_TIMEOUT) after this long. */
+  timeoutMs?: number;
+  /** The latest checkpoint, read by `ctx.checkpoint.read()`; a write replaces `ref`. */
+  checkpoint: { ref?: BlobRef };
+  /** Called once a checkpoint write is stored in `blobs` (to upload and record it); the write resolves after it. */
+  onCheckpoint?: (ref: BlobRef) => void | Promise<void>;
+  /** Aborts `ctx.signal` (e.g. the attempt is cancelled). */
+  signal?: AbortSignal;
+  /** Where `ctx.log` lines go (default: dropped). */
+  onLog?: (line: string) => void;
+}
+
+/** Plans of tasks run through runTaskAttempt, reused while the blob store stays the same. */
+const attemptPlans = new WeakMap<LocalTask, TaskPlan>();
+
+/**
+ * Runs one attempt of a task, exactly as the local engine does: converts the input
+ * literals to values, calls the task with its context, enforces the timeout and
+ * converts the result to output literals. Rejects with what the attempt threw
+ * (the task's own error, TaskTimeoutError, OutputShapeError, a conversion error);
+ * {@link attemptFailure} turns that into the phase and failure record to report.
+ *
+ * @example
+ * ```ts
+ * const outputs = await runTaskAttempt(task, inputs, {
+ *   engine: createTypeEngine(), blobs, attempt: 1, maxAttempts: 1, runId: "r1", nodePath: "clean", checkpoint: {},
+ * });
+ * ```
+ */
+export function runTaskAttempt(task: LocalTask, inputs: LiteralMap, options: TaskAttemptOptions): Promise<LiteralMap> {
+  let plan = attemptPlans.get(task);
+  if (!plan || plan.blobs !== options.blobs) {
+    plan = buildPlan(task, options.blobs, false);
+    attemptPlans.set(task, plan);
+  }
+  const ctx = new AttemptContext(
+    options.attempt,
+    options.maxAttempts,
+    options.runId,
+    options.nodePath,
+    task.spec.name,
+    options,
+    options.checkpoint,
+    options.onLog,
+  );
+  return runPlanned(task, plan, inputs, options.engine, ctx, options.timeoutMs, options.nodePath);
+}
+
+/**
+ * How an attempt that threw ended: TIMED_OUT for a timeout, else FAILED; the
+ * failure is `system` for infrastructure (a blob that cannot be read), `user`
+ * otherwise, with the user's stack and whether a retry can help.
+ */
+export function attemptFailure(e: unknown): { phase: "FAILED" | "TIMED_OUT"; error: FailureRecord } {
+  return {
+    phase: isPetrelError(e) && e.code === "TASK_TIMEOUT" ? "TIMED_OUT" : "FAILED",
+    error: toFailure(e, (e as { petrelSystem?: boolean } | undefined)?.petrelSystem ? "system" : "user"),
+  };
+}
+
+async function runPlanned(
   task: LocalTask,
+  plan: TaskPlan,
   inputs: LiteralMap,
-  attempt: AttemptRecord,
-  maxAttempts: number,
+  engine: TypeEngine,
+  ctx: AttemptContext,
   timeoutMs: number | undefined,
-  checkpoint: { ref?: BlobRef },
-  shared: Shared,
   nodePath: string,
 ): Promise<LiteralMap> {
-  const { env } = shared;
-  const spec = task.spec;
-  const plan = planFor(task, shared);
   // Fresh values per attempt: a task that mutates its input sees pristine data on retry.
   const values: Record<string, unknown> = {};
   for (let i = 0; i < plan.inputs.length; i++) {
     const input = plan.inputs[i]!;
     const lit = inputs[input.name] ?? input.fallback;
     try {
-      values[input.name] = lit === undefined ? undefined : env.engine.toValue(lit, input.type, input.ctx);
+      values[input.name] = lit === undefined ? undefined : engine.toValue(lit, input.type, input.ctx);
     } catch (e) {
       // A blob that cannot be fetched is infrastructure; a value that does not fit is not worth retrying.
       if (isPetrelError(e) && e.code === "BLOB_NOT_FOUND") markSystem(e);
@@ -783,7 +702,6 @@ async function runAttempt(
       throw e;
     }
   }
-  const ctx = new AttemptContext(attempt, maxAttempts, shared.runId, nodePath, spec.name, env, checkpoint);
   let timer: NodeJS.Timeout | undefined;
   try {
     // Call directly (no extra promise hop): synchronous tasks stay cheap, and a sync throw is caught below.
@@ -796,14 +714,14 @@ async function runAttempt(
           call,
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => {
-              const err = new TaskTimeoutError(nodePath, timeoutMs, attempt.attempt);
+              const err = new TaskTimeoutError(nodePath, timeoutMs, ctx.attempt);
               ctx.abort(err);
               reject(err);
             }, timeoutMs);
           }),
         ])
       : await call;
-    return convertOutputs(result, plan, env, nodePath);
+    return convertOutputs(result, plan, engine, nodePath);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.dispose();
@@ -818,19 +736,18 @@ class AttemptContext implements TaskContext {
   private controller: AbortController | undefined;
   private abortedWith: { reason: unknown } | undefined;
   private onRunAbort: (() => void) | undefined;
-  readonly attempt: number;
 
   constructor(
-    private readonly record: AttemptRecord,
+    readonly attempt: number,
     readonly maxAttempts: number,
     readonly runId: string,
     readonly node: string,
     readonly task: string,
-    private readonly env: LocalEnvironment,
+    private readonly env: AttemptEnvironment,
     private readonly checkpointRef: { ref?: BlobRef },
-  ) {
-    this.attempt = record.attempt;
-  }
+    /** The attempt record's lines (local runs) or a sink (runtimes). */
+    private readonly logTo: string[] | ((line: string) => void) | undefined,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -857,7 +774,9 @@ class AttemptContext implements TaskContext {
   }
 
   log(...args: unknown[]): void {
-    this.record.logs.push(args.map((a) => (typeof a === "string" ? a : safeInspect(a))).join(" "));
+    const line = args.map((a) => (typeof a === "string" ? a : safeInspect(a))).join(" ");
+    if (typeof this.logTo === "function") this.logTo(line);
+    else this.logTo?.push(line);
   }
 
   get checkpoint(): TaskContext["checkpoint"] {
@@ -866,16 +785,24 @@ class AttemptContext implements TaskContext {
       read: () => Promise.resolve(checkpointRef.ref ? env.blobs.get(checkpointRef.ref) : undefined),
       readText: () =>
         Promise.resolve(checkpointRef.ref ? new TextDecoder().decode(env.blobs.get(checkpointRef.ref)) : undefined),
-      write: (data) => {
+      write: async (data) => {
         const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-        checkpointRef.ref = env.blobs.put(bytes, "file", "checkpoint");
-        return Promise.resolve();
+        const ref = env.blobs.put(bytes, "file", "checkpoint");
+        await env.onCheckpoint?.(ref);
+        checkpointRef.ref = ref;
       },
     };
   }
 }
 
-function convertOutputs(result: unknown, plan: TaskPlan, env: LocalEnvironment, nodePath: string): LiteralMap {
+/** What an attempt's context reads from its run (a LocalEnvironment, or TaskAttemptOptions). */
+interface AttemptEnvironment {
+  blobs: BlobAccess;
+  signal?: AbortSignal;
+  onCheckpoint?: (ref: BlobRef) => void | Promise<void>;
+}
+
+function convertOutputs(result: unknown, plan: TaskPlan, engine: TypeEngine, nodePath: string): LiteralMap {
   const names = plan.outputNames;
   const where = () => `task ${plan.task} (node ${nodePath})`;
   if (result === undefined || result === null) {
@@ -899,7 +826,7 @@ function convertOutputs(result: unknown, plan: TaskPlan, env: LocalEnvironment, 
     }
     if (output.name in obj) seen++;
     try {
-      out[output.name] = env.engine.toLiteral(value, output.type, output.ctx);
+      out[output.name] = engine.toLiteral(value, output.type, output.ctx);
     } catch (e) {
       throw nonRetryable(e);
     }
@@ -916,6 +843,8 @@ function convertOutputs(result: unknown, plan: TaskPlan, env: LocalEnvironment, 
 /** What converting a task's inputs and outputs needs, computed once per task per run. */
 interface TaskPlan {
   task: string;
+  /** The store the conversion contexts read and write. */
+  blobs: BlobAccess;
   inputs: { name: string; type: LiteralType; ctx: ConversionContext; fallback: Literal | undefined }[];
   outputs: { name: string; type: LiteralType; ctx: ConversionContext }[];
   /** Declared input types, for adapting bound literals. */
@@ -928,15 +857,21 @@ interface TaskPlan {
 function planFor(task: LocalTask, shared: Shared): TaskPlan {
   let plan = shared.plans.get(task);
   if (plan) return plan;
-  const { env } = shared;
+  plan = buildPlan(task, shared.env.blobs, shared.env.cache !== undefined);
+  shared.plans.set(task, plan);
+  return plan;
+}
+
+function buildPlan(task: LocalTask, blobs: BlobAccess, cacheOn: boolean): TaskPlan {
   const spec = task.spec;
-  plan = {
+  return {
     task: spec.name,
+    blobs,
     inputs: Object.entries(spec.interface.inputs).map(([name, v]) => {
       return {
         name,
         type: v.type,
-        ctx: { blobs: env.blobs, where: `input ${name} of task ${spec.name}`, hints: task.inputHints[name] },
+        ctx: { blobs, where: `input ${name} of task ${spec.name}`, hints: task.inputHints[name] },
         // Unbound inputs take their default; optional ones are none.
         fallback: v.default ?? (v.type.kind === "optional" ? ({ kind: "none" } as Literal) : undefined),
       };
@@ -944,17 +879,15 @@ function planFor(task: LocalTask, shared: Shared): TaskPlan {
     outputs: Object.entries(spec.interface.outputs).map(([name, v]) => ({
       name,
       type: v.type,
-      ctx: { blobs: env.blobs, where: `output ${name} of task ${spec.name}` },
+      ctx: { blobs, where: `output ${name} of task ${spec.name}` },
     })),
     outputNames: Object.keys(spec.interface.outputs),
     inputTypes: declaredTypes(spec.interface.inputs),
     disabledCache: Object.freeze({
       status: "DISABLED",
-      reason: env.cache === undefined ? "caching is off for this run" : `task ${spec.name} is not cacheable (cache: false)`,
+      reason: !cacheOn ? "caching is off for this run" : `task ${spec.name} is not cacheable (cache: false)`,
     }),
   };
-  shared.plans.set(task, plan);
-  return plan;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

@@ -5,9 +5,14 @@
  */
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import type { KeyvStoreAdapter } from "keyv";
+
+// Loaded on first use: importing Petrel (a task runtime loading a bundle, a CLI) must
+// not pay for the native addon unless a local cache is opened.
+let Database: typeof BetterSqlite3 | undefined;
 
 /** Options of the SQLite keyv store. */
 export interface SqliteStoreOptions {
@@ -21,6 +26,7 @@ export function createSqliteStore(options: SqliteStoreOptions): KeyvStoreAdapter
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
   const table = options.table ?? "keyv";
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`invalid table name ${JSON.stringify(table)}`);
+  Database ??= createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
   const db = new Database(options.path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");

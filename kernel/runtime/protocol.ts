@@ -51,6 +51,8 @@ export type WorkerRequest =
       assignment: AttemptAssignment;
       /** The node's inputs, already resolved. */
       inputs: LiteralMap;
+      /** The task's environment variables, set for the attempt and restored after it. */
+      env?: Record<string, string>;
     }
   | { type: "abort"; id: number; reason: string };
 
@@ -58,4 +60,6 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: "ready"; pid: number }
   | { type: "checkpoint"; id: number; checkpoint: BlobRef }
+  /** What the attempt printed (stdout and stderr, in order, capped per attempt). */
+  | { type: "log"; id: number; data: string }
   | { type: "result"; id: number; outcome: AttemptOutcome };

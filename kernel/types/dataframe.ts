@@ -29,27 +29,22 @@
  * danfo row index is not carried: rows come back numbered 0..n-1.
  */
 import { createRequire } from "node:module";
-import {
-  Bool,
-  DateUnit,
-  Field,
-  Float64,
-  Int64,
-  Precision,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  TimeUnit,
-  TimestampMillisecond,
-  Type,
-  Utf8,
-  makeData,
-  tableFromIPC,
-  tableToIPC,
-} from "apache-arrow";
+import { fileURLToPath } from "node:url";
 import type { Data } from "apache-arrow";
+import type * as ArrowModule from "apache-arrow";
+import type { Table } from "apache-arrow";
 import { PetrelError } from "../model/index.js";
+
+/**
+ * Apache Arrow, loaded on first use: importing it costs a few hundred
+ * milliseconds, which a task process that never touches a DataFrame should not
+ * pay. Loaded by path through require(esm), so it is the same module instance
+ * that `import "apache-arrow"` gives elsewhere (`instanceof Table` holds).
+ */
+let arrowModule: typeof ArrowModule | undefined;
+function arrow(): typeof ArrowModule {
+  return (arrowModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve("apache-arrow"))) as typeof ArrowModule);
+}
 
 /** Logical kind of a column, independent of its Arrow or danfo representation. */
 export type ColumnKind = "int" | "float" | "string" | "bool" | "datetime";
@@ -197,7 +192,7 @@ function isDate(x: unknown): x is Date {
  * or another vm context (arrow's global-registry marker, else its shape).
  */
 export function isArrowTable(x: unknown): x is Table {
-  if (x instanceof Table) return true;
+  if (x instanceof arrow().Table) return true;
   if (!isRecord(x)) return false;
   const schema = x.schema;
   const shaped =
@@ -260,21 +255,21 @@ function unsupportedType(column: string, type: ArrowTypeLike): DataFrameError {
 /** Kind an Arrow type maps to, or undefined when it has none. */
 function kindOfArrowType(type: ArrowTypeLike): ColumnKind | undefined {
   switch (type.typeId) {
-    case Type.Int:
+    case arrow().Type.Int:
       return "int";
-    case Type.Float:
-    case Type.Null:
+    case arrow().Type.Float:
+    case arrow().Type.Null:
       return "float";
-    case Type.Utf8:
-    case Type.LargeUtf8:
-    case Type.Utf8View:
+    case arrow().Type.Utf8:
+    case arrow().Type.LargeUtf8:
+    case arrow().Type.Utf8View:
       return "string";
-    case Type.Bool:
+    case arrow().Type.Bool:
       return "bool";
-    case Type.Date:
-    case Type.Timestamp:
+    case arrow().Type.Date:
+    case arrow().Type.Timestamp:
       return "datetime";
-    case Type.Dictionary:
+    case arrow().Type.Dictionary:
       return type.dictionary ? kindOfArrowType(type.dictionary) : undefined;
     default:
       return undefined;
@@ -286,15 +281,15 @@ const INT64_BIT_WIDTH = 64;
 /** Whether chunks of this type already use the canonical buffer layout (nulls and NaN may still need scrubbing). */
 function hasCanonicalLayout(type: ArrowTypeLike): boolean {
   switch (type.typeId) {
-    case Type.Int:
+    case arrow().Type.Int:
       return type.bitWidth === INT64_BIT_WIDTH && type.isSigned === true;
-    case Type.Float:
-      return type.precision === Precision.DOUBLE;
-    case Type.Utf8:
-    case Type.Bool:
+    case arrow().Type.Float:
+      return type.precision === arrow().Precision.DOUBLE;
+    case arrow().Type.Utf8:
+    case arrow().Type.Bool:
       return true;
-    case Type.Timestamp:
-      return type.unit === TimeUnit.MILLISECOND;
+    case arrow().Type.Timestamp:
+      return type.unit === arrow().TimeUnit.MILLISECOND;
     default:
       return false;
   }
@@ -406,12 +401,12 @@ function fixedData(kind: "int" | "float" | "datetime", values: BigInt64Array | F
   const length = validity.length;
   switch (kind) {
     case "int":
-      return makeData({ type: new Int64(), length, nullCount, nullBitmap, data: values as BigInt64Array });
+      return arrow().makeData({ type: new (arrow().Int64)(), length, nullCount, nullBitmap, data: values as BigInt64Array });
     case "float":
-      return makeData({ type: new Float64(), length, nullCount, nullBitmap, data: values as Float64Array });
+      return arrow().makeData({ type: new (arrow().Float64)(), length, nullCount, nullBitmap, data: values as Float64Array });
     case "datetime":
-      return makeData({
-        type: new TimestampMillisecond(CANONICAL_TIMEZONE),
+      return arrow().makeData({
+        type: new (arrow().TimestampMillisecond)(CANONICAL_TIMEZONE),
         length,
         nullCount,
         nullBitmap,
@@ -499,7 +494,7 @@ function boolFromValues(column: string, values: ArrayLike<unknown>): Data {
     else throw cellError(column, i, v, "bool");
   }
   const nullCount = validity.nullCount;
-  return makeData({ type: new Bool(), length: n, nullCount, nullBitmap: validity.finish(), data: bits });
+  return arrow().makeData({ type: new (arrow().Bool)(), length: n, nullCount, nullBitmap: validity.finish(), data: bits });
 }
 
 function stringOf(column: string, row: number, v: unknown): string | null {
@@ -513,8 +508,8 @@ function stringOf(column: string, row: number, v: unknown): string | null {
 
 function utf8Data(offsets: Int32Array, bytes: Uint8Array, validity: Validity): Data {
   const nullCount = validity.nullCount;
-  return makeData({
-    type: new Utf8(),
+  return arrow().makeData({
+    type: new (arrow().Utf8)(),
     length: validity.length,
     nullCount,
     nullBitmap: validity.finish(),
@@ -692,7 +687,7 @@ function arrowBoolColumn(chunks: readonly ChunkLike[], n: number): Data {
     base += length;
   }
   const nullCount = validity.nullCount;
-  return makeData({ type: new Bool(), length: n, nullCount, nullBitmap: validity.finish(), data: bits });
+  return arrow().makeData({ type: new (arrow().Bool)(), length: n, nullCount, nullBitmap: validity.finish(), data: bits });
 }
 
 function arrowUtf8Column(column: string, chunks: readonly ChunkLike[], n: number): Data {
@@ -736,14 +731,14 @@ function arrowUtf8Column(column: string, chunks: readonly ChunkLike[], n: number
 function timeUnitToMs(column: string, row: number, raw: bigint, unit: number): bigint {
   let ms: bigint;
   switch (unit) {
-    case TimeUnit.SECOND:
+    case arrow().TimeUnit.SECOND:
       ms = raw * MS_PER_SECOND_BIG;
       break;
-    case TimeUnit.MICROSECOND:
+    case arrow().TimeUnit.MICROSECOND:
       if (raw % MICROS_PER_MS !== 0n) throw precisionError(column, row, `timestamp ${raw}µs has sub-millisecond digits, which the datetime kind cannot hold`);
       ms = raw / MICROS_PER_MS;
       break;
-    case TimeUnit.NANOSECOND:
+    case arrow().TimeUnit.NANOSECOND:
       if (raw % NANOS_PER_MS !== 0n) throw precisionError(column, row, `timestamp ${raw}ns has sub-millisecond digits, which the datetime kind cannot hold`);
       ms = raw / NANOS_PER_MS;
       break;
@@ -763,8 +758,8 @@ function arrowTemporalColumn(column: string, chunks: readonly ChunkLike[], n: nu
     const { length, offset, type } = chunk;
     const values = chunk.values!;
     const nulls = hasNulls(chunk);
-    const isDay = type.typeId === Type.Date && type.unit === DateUnit.DAY;
-    const isMs = type.typeId === Type.Date || type.unit === TimeUnit.MILLISECOND;
+    const isDay = type.typeId === arrow().Type.Date && type.unit === arrow().DateUnit.DAY;
+    const isMs = type.typeId === arrow().Type.Date || type.unit === arrow().TimeUnit.MILLISECOND;
     const src = isDay ? undefined : int32Words(values);
     for (let i = 0; i < length; i++) {
       const k = base + i;
@@ -789,19 +784,19 @@ function readVectorValues(vector: VectorLike, n: number): unknown[] {
 function canonicalColumn(column: string, vector: VectorLike, type: ArrowTypeLike, n: number): Data {
   const chunks = vector.data;
   switch (type.typeId) {
-    case Type.Int:
+    case arrow().Type.Int:
       return arrowIntColumn(column, chunks, n);
-    case Type.Float:
-      if (type.precision === Precision.HALF) return floatFromValues(column, readVectorValues(vector, n));
+    case arrow().Type.Float:
+      if (type.precision === arrow().Precision.HALF) return floatFromValues(column, readVectorValues(vector, n));
       return arrowFloatColumn(chunks, n);
-    case Type.Bool:
+    case arrow().Type.Bool:
       return arrowBoolColumn(chunks, n);
-    case Type.Utf8:
+    case arrow().Type.Utf8:
       return arrowUtf8Column(column, chunks, n);
-    case Type.Date:
-    case Type.Timestamp:
+    case arrow().Type.Date:
+    case arrow().Type.Timestamp:
       return arrowTemporalColumn(column, chunks, n);
-    case Type.Null:
+    case arrow().Type.Null:
       return floatFromValues(column, new Array<null>(n).fill(null));
     default: {
       const kind = kindOfArrowType(type);
@@ -829,10 +824,10 @@ function checkUniqueNames(names: readonly string[]): void {
 }
 
 function assembleTable(names: readonly string[], columns: readonly Data[], n: number): Table {
-  const fields = names.map((name, j) => new Field(name, columns[j]!.type, true));
-  const schema = new Schema(fields);
-  const struct = makeData({ type: new Struct(fields), length: n, nullCount: 0, children: [...columns] });
-  const table = new Table(schema, [new RecordBatch(schema, struct)]);
+  const fields = names.map((name, j) => new (arrow().Field)(name, columns[j]!.type, true));
+  const schema = new (arrow().Schema)(fields);
+  const struct = arrow().makeData({ type: new (arrow().Struct)(fields), length: n, nullCount: 0, children: [...columns] });
+  const table = new (arrow().Table)(schema, [new (arrow().RecordBatch)(schema, struct)]);
   canonicalTables.add(table);
   return table;
 }
@@ -944,7 +939,7 @@ const IPC_STREAM = "stream";
 
 /** Canonical, deterministic Arrow IPC stream bytes for a danfo DataFrame or Arrow Table. */
 export function encodeIPC(value: unknown): Uint8Array {
-  return tableToIPC(toArrowTable(value), IPC_STREAM);
+  return arrow().tableToIPC(toArrowTable(value), IPC_STREAM);
 }
 
 // ---------------------------------------------------------------------------
@@ -1201,38 +1196,38 @@ function checkChunk(chunk: ChunkLike, where: string): void {
   const { length, offset, type } = chunk;
   const end = offset + length;
   if (!(length >= 0) || !(chunk.nullCount <= length)) throw decodeError(`${where}: impossible length or null count`);
-  if (type.typeId !== Type.Null && chunk.nullCount > 0 && (!chunk.nullBitmap || chunk.nullBitmap.length * 8 < end)) {
+  if (type.typeId !== arrow().Type.Null && chunk.nullCount > 0 && (!chunk.nullBitmap || chunk.nullBitmap.length * 8 < end)) {
     throw decodeError(`${where}: validity bitmap is short`);
   }
   const values = chunk.values;
   const children = chunk.children ?? [];
   switch (type.typeId) {
-    case Type.Int:
-    case Type.Float:
-    case Type.Date:
-    case Type.Time:
-    case Type.Timestamp:
-    case Type.Duration:
-    case Type.Interval:
-    case Type.Decimal:
-    case Type.FixedSizeBinary:
+    case arrow().Type.Int:
+    case arrow().Type.Float:
+    case arrow().Type.Date:
+    case arrow().Type.Time:
+    case arrow().Type.Timestamp:
+    case arrow().Type.Duration:
+    case arrow().Type.Interval:
+    case arrow().Type.Decimal:
+    case arrow().Type.FixedSizeBinary:
       if (length > 0 && (!values || values.length < length * chunk.stride)) throw decodeError(`${where}: data buffer is short`);
       break;
-    case Type.Bool:
+    case arrow().Type.Bool:
       if (length > 0 && (!values || values.length * 8 < end)) throw decodeError(`${where}: data buffer is short`);
       break;
-    case Type.Utf8:
-    case Type.Binary:
-    case Type.LargeUtf8:
-    case Type.LargeBinary:
+    case arrow().Type.Utf8:
+    case arrow().Type.Binary:
+    case arrow().Type.LargeUtf8:
+    case arrow().Type.LargeBinary:
       checkOffsets(chunk.valueOffsets, length, values?.length ?? 0, where);
       break;
-    case Type.List:
-    case Type.LargeList:
-    case Type.Map:
+    case arrow().Type.List:
+    case arrow().Type.LargeList:
+    case arrow().Type.Map:
       checkOffsets(chunk.valueOffsets, length, children[0]?.length ?? 0, where);
       break;
-    case Type.Dictionary: {
+    case arrow().Type.Dictionary: {
       if (length > 0 && (!values || values.length < length)) throw decodeError(`${where}: index buffer is short`);
       const size = chunk.dictionary?.length ?? 0;
       const nulls = hasNulls(chunk);
@@ -1260,7 +1255,7 @@ export function decodeIPC(bytes: Uint8Array): Table {
   checkStreamFraming(bytes);
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    table = arrow().tableFromIPC(bytes);
   } catch (err) {
     throw decodeError(err instanceof Error ? err.message : String(err), err);
   }
@@ -1491,7 +1486,7 @@ function columnNullCount(table: TableLike, j: number): number {
   const vector = table.getChildAt(j);
   if (!vector) return 0;
   let nulls = 0;
-  for (const chunk of vector.data) nulls += chunk.type.typeId === Type.Null ? chunk.length : Math.max(chunk.nullCount, 0);
+  for (const chunk of vector.data) nulls += chunk.type.typeId === arrow().Type.Null ? chunk.length : Math.max(chunk.nullCount, 0);
   return nulls;
 }
 
