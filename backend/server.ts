@@ -8,7 +8,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
-import { createApi, type ApiSettings } from "./api/index.js";
+import { createApi, type ApiDeps, type ApiSettings } from "./api/index.js";
+import { openCatalog, type Catalog } from "./catalog/index.js";
+import { createEngine, type Engine } from "./engine/index.js";
+import { createLocalProcessRunner } from "./plugins/index.js";
 import { createFileBlobStore, createS3BlobStore, type BlobStore } from "./blobs/index.js";
 import { systemClock, type Clock } from "./clock.js";
 import { ADMIN_TOKEN_FILE, ConfigError, compileServerOptions, type BlobsConfig, type DbConfig, type ServerConfig, type ServerOptions } from "./config.js";
@@ -24,6 +27,8 @@ export interface RunningServer {
   store: MetadataStore;
   blobs: BlobStore;
   app: Hono;
+  /** The execution engine (absent with runner `none`). */
+  engine?: Engine;
   /** Stops listening, then closes the stores. */
   close(): Promise<void>;
 }
@@ -105,27 +110,48 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openMetadataStore(config.db, clock);
   let blobs: BlobStore | undefined;
+  let catalog: Catalog | undefined;
+  let engine: Engine | undefined;
   try {
     blobs = openBlobStore(config.blobs);
     const adminToken = await ensureAdminToken(config, store);
-    const app = createApi({ store, blobs, clock, settings: apiSettings(config) });
+    const deps: ApiDeps = { store, blobs, clock, settings: apiSettings(config) };
+    const app = createApi(deps);
     const { server, port } = await listen(app, config.host, config.port);
     const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    if (config.runner.kind !== "none") {
+      catalog = await openCatalog(config.catalog, { clock, blobs });
+      const runner = createLocalProcessRunner({
+        logDir: join(config.dataDir, "logs"),
+        ...(config.runner.kind === "warm" && config.blobs.kind === "fs" ? { warm: { workers: config.runner.workers, blobRoot: config.blobs.root } } : {}),
+      });
+      engine = createEngine({ deps, runner, catalog, endpoint: () => url });
+      deps.engine = engine;
+      await engine.start();
+    }
     const openBlobs = blobs;
+    const openCatalogStore = catalog;
+    const openEngine = engine;
     return {
-      url: `http://${host}:${port}`,
+      url,
       adminToken,
       config,
       store,
       blobs,
       app,
+      ...(engine ? { engine } : {}),
       async close() {
         await closeServer(server);
+        await openEngine?.close();
+        await openCatalogStore?.close();
         await store.close();
         await openBlobs.close();
       },
     };
   } catch (error) {
+    await engine?.close();
+    await catalog?.close();
     await store.close();
     await blobs?.close();
     throw error;

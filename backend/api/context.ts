@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { BlobStore } from "../blobs/index.js";
 import type { Clock } from "../clock.js";
-import type { AttemptOutcome } from "../../kernel/runtime/protocol.js";
+import type { AttemptOutcome } from "../../kernel/index.js";
 import type { BlobRef } from "../../kernel/index.js";
 import type { ExecutionKey, ExecutionRecord, Grant, MetadataStore, NodeExecutionRecord, NodeScope } from "../store/index.js";
 

@@ -6,7 +6,7 @@
  */
 import { hostname } from "node:os";
 import type { BlobRef, Identifier } from "../../kernel/index.js";
-import type { AttemptOutcome } from "../../kernel/runtime/protocol.js";
+import type { AttemptOutcome } from "../../kernel/index.js";
 import { ApiError, API_ERRORS, type AttemptKey, type EngineHooks, type LogSource } from "../api/index.js";
 import type { RunnerEvent, TaskRunner } from "../plugins/types.js";
 import type { EntityRecord, ExecutionKey, ExecutionRecord, NodeExecutionRecord } from "../store/index.js";

@@ -32,7 +32,7 @@ import {
   type TaskSpec,
   type WorkflowSpec,
 } from "../../kernel/index.js";
-import type { AttemptAssignment, AttemptOutcome } from "../../kernel/runtime/protocol.js";
+import type { AttemptAssignment, AttemptOutcome } from "../../kernel/index.js";
 import { literalProblem, loadLiterals, storeLiterals } from "../api/index.js";
 import type { EntityRecord, ExecutionKey, ExecutionRecord, NodeAttemptRecord, NodeCacheInfo, NodeExecutionRecord, RunnerHandle } from "../store/index.js";
 import type { EngineContext } from "./engine.js";

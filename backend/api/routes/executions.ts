@@ -1,6 +1,6 @@
 /** Executions, their nodes and attempts, and the data API over their literals. */
 import { isTerminalPhase, type LiteralMap, type LiteralType, type WorkflowSpec } from "../../../kernel/index.js";
-import type { AttemptOutcome } from "../../../kernel/runtime/protocol.js";
+import type { AttemptOutcome } from "../../../kernel/index.js";
 import type { ExecutionKey, NodeExecutionRecord, StoredLiterals } from "../../store/index.js";
 import type { RouteContext } from "../context.js";
 import { API_ERRORS, ApiError, badRequest, notFound } from "../errors.js";

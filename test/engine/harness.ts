@@ -1,0 +1,185 @@
+/**
+ * A backend that runs executions, for the engine's tests: the test backend
+ * listening on a socket, the local-process runner (processes or warm workers),
+ * the SQLite catalog, and the engine wired to the API. Pipelines come from one
+ * bundle built from fixtures/pipelines.ts and registered through the API.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { buildBundle, type Bundle, type EntitySet, type Literal, type LiteralMap, type Node } from "../../kernel/index.js";
+import { loadLiterals } from "../../backend/api/index.js";
+import * as pipelines from "./fixtures/pipelines.js";
+import { openCatalog, type Catalog } from "../../backend/catalog/index.js";
+import { createEngine, type Engine, type EngineOptions } from "../../backend/engine/index.js";
+import { createLocalProcessRunner } from "../../backend/plugins/index.js";
+import type { TaskRunner } from "../../backend/plugins/index.js";
+import { createTestBackend, type ExecutionRecord, type ManualClock, type MetadataStore, type NodeExecutionRecord, type TestBackend } from "../../backend/index.js";
+
+export const PROJECT = "demo";
+export const DOMAIN = "development";
+export const FIXTURES = join(import.meta.dirname, "fixtures", "pipelines.ts");
+
+export const int = (n: number): Literal => ({ kind: "int", value: String(n) });
+export const bool = (b: boolean): Literal => ({ kind: "bool", value: b });
+export const str = (s: string): Literal => ({ kind: "string", value: s });
+export const list = (items: Literal[]): Literal => ({ kind: "list", items });
+
+let built: Bundle | undefined;
+/** The fixtures' bundle, holding every entity they export (built once per test file). */
+export function fixturesBundle(): Bundle {
+  return (built ??= buildBundle(pipelines, { entry: FIXTURES }));
+}
+
+/** Options of {@link startEngineBackend}. */
+export interface EngineBackendOptions {
+  /** Warm workers instead of a process per attempt. */
+  warm?: number;
+  /** A store to use instead of a temp SQLite file. */
+  store?: MetadataStore;
+  engine?: Partial<Omit<EngineOptions, "deps" | "runner" | "endpoint" | "catalog">>;
+  /** No catalog at all. */
+  noCatalog?: boolean;
+}
+
+/** A backend with an engine. */
+export interface EngineBackend {
+  backend: TestBackend;
+  engine: Engine;
+  runner: TaskRunner;
+  catalog: Catalog | undefined;
+  /** Where fixture tasks leave their marks (see `marks()`). */
+  marksDir: string;
+  /** Registers the fixtures' bundle: every task, workflow and launch plan, version = bundle hash. */
+  register(): Promise<string>;
+  /** Creates an execution of a workflow (or launch plan) and returns its name. */
+  execute(target: { workflow: string } | { launchPlan: string }, inputs: LiteralMap, extra?: Record<string, unknown>): Promise<string>;
+  /** Waits for an execution to end. */
+  wait(name: string): Promise<ExecutionRecord>;
+  /** The execution's nodes by id. */
+  nodes(name: string): Promise<Record<string, NodeExecutionRecord>>;
+  outputs(name: string): Promise<LiteralMap>;
+  /** Marks left by fixture tasks, in order. */
+  marks(): string[];
+  close(): Promise<void>;
+}
+
+/** Starts a backend with an engine (and the fixtures registered when `register()` is called). */
+export async function startEngineBackend(options: EngineBackendOptions = {}): Promise<EngineBackend> {
+  // Real time: attempt spans and timeouts are what the tests look at.
+  const clock: ManualClock = { now: () => Date.now(), advance: () => Date.now(), set: () => undefined };
+  const backend = await createTestBackend({ listen: true, clock, ...(options.store ? { store: options.store } : {}) });
+  const marksDir = mkdtempSync(join(tmpdir(), "petrel-marks-"));
+  process.env.PETREL_TEST_MARKS = marksDir;
+  const runner = createLocalProcessRunner({
+    logDir: join(backend.dir, "logs"),
+    ...(options.warm ? { warm: { workers: options.warm, blobRoot: join(backend.dir, "blobs") } } : {}),
+    env: { PETREL_TEST_MARKS: marksDir },
+  });
+  const catalog = options.noCatalog ? undefined : await openCatalog({ kind: "sqlite", path: join(backend.dir, "catalog.sqlite") });
+  const engine = createEngine({
+    deps: backend.deps,
+    runner,
+    endpoint: () => backend.url!,
+    ...(catalog ? { catalog } : {}),
+    retryBackoffMs: 10,
+    ...options.engine,
+  });
+  backend.deps.engine = engine;
+  await backend.createProject(PROJECT);
+  await engine.start();
+  const base = `/projects/${PROJECT}/domains/${DOMAIN}`;
+  const eb: EngineBackend = {
+    backend,
+    engine,
+    runner,
+    catalog,
+    marksDir,
+    register: () => registerBundle(backend, PROJECT, DOMAIN, fixturesBundle()),
+    async execute(target, inputs, extra = {}) {
+      const ref = "workflow" in target ? { workflow: { name: target.workflow } } : { launchPlan: { name: target.launchPlan } };
+      const res = await backend.request(`${base}/executions`, { method: "POST", json: { ...ref, inputs, ...extra } });
+      const text = await res.text();
+      expect(`${res.status} ${text}`).toMatch(/^201 /);
+      return (JSON.parse(text) as { name: string }).name;
+    },
+    wait: (name) => engine.wait({ project: PROJECT, domain: DOMAIN, name }),
+    async nodes(name) {
+      const list = await backend.store.listNodeExecutions({ project: PROJECT, domain: DOMAIN, name });
+      return Object.fromEntries(list.map((n) => [n.nodeId, n]));
+    },
+    async outputs(name) {
+      const e = await backend.store.getExecution({ project: PROJECT, domain: DOMAIN, name });
+      return e?.outputs ? loadLiterals(backend.deps, e.outputs) : {};
+    },
+    marks() {
+      try {
+        return readFileSync(join(marksDir, "marks.log"), "utf8").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    async close() {
+      await engine.close();
+      await catalog?.close();
+      await backend.close();
+      rmSync(marksDir, { recursive: true, force: true });
+    },
+  };
+  return eb;
+}
+
+/** What `PUT .../{kind}/{name}/versions/{version}` takes, in an order that registers dependencies first. */
+function registrationOrder(specs: EntitySet): { kind: "tasks" | "workflows" | "launch-plans"; name: string; spec: unknown }[] {
+  const out: { kind: "tasks" | "workflows" | "launch-plans"; name: string; spec: unknown }[] = specs.tasks.map((s) => ({ kind: "tasks", name: s.name, spec: s }));
+  const workflows = new Map(specs.workflows.map((w) => [w.name, w]));
+  const plans = new Map(specs.launchPlans.map((l) => [l.name, l]));
+  const done = new Set<string>();
+  const visit = (key: string) => {
+    if (done.has(key)) return;
+    done.add(key);
+    const [kind, name] = key.split(":") as ["wf" | "lp", string];
+    if (kind === "lp") {
+      const lp = plans.get(name)!;
+      visit(`wf:${lp.workflow.name}`);
+      out.push({ kind: "launch-plans", name, spec: lp });
+      return;
+    }
+    const wf = workflows.get(name);
+    if (!wf) return;
+    const walk = (nodes: readonly Node[]) => {
+      for (const n of nodes) {
+        if (n.kind === "workflow") visit(`wf:${n.target.name}`);
+        if (n.kind === "launch_plan") visit(`lp:${n.target.name}`);
+        if (n.kind === "branch") walk([...n.cases.map((c) => c.node), ...("node" in n.otherwise ? [n.otherwise.node] : [])]);
+      }
+    };
+    walk(wf.nodes);
+    out.push({ kind: "workflows", name, spec: wf });
+  };
+  for (const w of specs.workflows) visit(`wf:${w.name}`);
+  for (const l of specs.launchPlans) visit(`lp:${l.name}`);
+  return out;
+}
+
+/** Uploads a bundle and registers everything it defines under version = its hash. */
+export async function registerBundle(backend: Pick<TestBackend, "request">, project: string, domain: string, bundle: Bundle): Promise<string> {
+  const version = bundle.hash;
+  const bytes = bundle.bytes();
+  const put = await backend.request(`/projects/${project}/bundles/${bundle.hash}`, { method: "PUT", body: bytes });
+  expect(put.status, await put.clone().text()).toBeLessThan(300);
+  for (const e of registrationOrder(bundle.manifest.specs)) {
+    const body = e.kind === "launch-plans" ? { spec: e.spec } : { spec: e.spec, bundle: bundle.hash };
+    const res = await backend.request(`/projects/${project}/domains/${domain}/${e.kind}/${e.name}/versions/${version}`, { method: "PUT", json: body });
+    expect(res.status, `${e.kind} ${e.name}: ${await res.clone().text()}`).toBeLessThan(300);
+  }
+  return version;
+}
+
+/** A temp directory removed by the caller. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
