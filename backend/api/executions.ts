@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import {
   EXECUTION_PHASES,
   isTerminalPhase,
+  typesEqual,
   typeToString,
   type ExecutionPhase,
   type Identifier,
@@ -203,23 +204,55 @@ export async function terminateExecution(deps: ApiDeps, principal: Principal, ke
  * the same inputs. Recover: the same, marked as a recovery of a failed, timed
  * out or aborted execution, so the engine reuses the nodes that succeeded.
  */
-export async function rerunExecution(deps: ApiDeps, principal: Principal, key: ExecutionKey, mode: "relaunch" | "recover", name: string | undefined): Promise<ExecutionRecord> {
+export async function rerunExecution(
+  deps: ApiDeps,
+  principal: Principal,
+  key: ExecutionKey,
+  mode: "relaunch" | "recover",
+  name: string | undefined,
+  version?: string,
+): Promise<ExecutionRecord> {
   const source = await getExecutionOr404(deps, key);
   if (mode === "recover" && !RECOVERABLE.includes(source.phase)) {
     throw new ApiError(409, API_ERRORS.INVALID_STATE, `execution ${key.name} is ${source.phase}; only ${RECOVERABLE.join(", ")} executions can be recovered`, {
       details: { phase: source.phase },
     });
   }
+  let workflow = source.workflow;
+  if (version !== undefined && version !== source.workflow.version) {
+    const target = await findWorkflow(deps, key.project, key.domain, { name: source.workflow.name, version }, "version");
+    const old = await deps.store.getEntity(source.workflow);
+    if (old) checkCompatible(old.spec as WorkflowSpec, target.spec as WorkflowSpec, version);
+    workflow = target.id;
+  }
   return insertExecution(deps, principal, {
     key: { ...key, name: name ?? generateExecutionName() },
-    workflow: source.workflow,
-    ...(source.launchPlan ? { launchPlan: source.launchPlan } : {}),
+    workflow,
+    // A launch plan pins one workflow version: a rerun on another version runs the workflow itself.
+    ...(source.launchPlan && workflow === source.workflow ? { launchPlan: source.launchPlan } : {}),
     inputs: { stored: source.inputs },
     labels: source.labels,
     ...(source.maxParallelism !== undefined ? { maxParallelism: source.maxParallelism } : {}),
     mode,
     source: key.name,
   });
+}
+
+/**
+ * Whether a rerun's inputs fit another version of the workflow: every input keeps
+ * its name and type, and any new input has a default. 409 naming the first misfit.
+ */
+function checkCompatible(from: WorkflowSpec, to: WorkflowSpec, version: string): void {
+  const misfit = (why: string) =>
+    new ApiError(409, API_ERRORS.INVALID_STATE, `version: workflow ${to.name}@${version} is not compatible with the execution's version: ${why}`, { field: "version" });
+  for (const [name, v] of Object.entries(from.interface.inputs)) {
+    const now = own(to.interface.inputs, name);
+    if (!now) throw misfit(`input ${name} is gone`);
+    if (!typesEqual(now.type, v.type)) throw misfit(`input ${name} was ${typeToString(v.type)}, is ${typeToString(now.type)}`);
+  }
+  for (const [name, v] of Object.entries(to.interface.inputs)) {
+    if (!has(from.interface.inputs, name) && !v.default && v.type.kind !== "optional") throw misfit(`new input ${name} has no default`);
+  }
 }
 
 /** Page sizes of list endpoints. */

@@ -68,7 +68,7 @@ export const API_SCHEMA = {
       "Exactly one of launchPlan or workflow. Without a version, a launch plan's active version (else its latest) and a workflow's latest version are used.",
     ),
     TerminateRequest: closed({ cause: { ...printable(2000), minLength: 1 } }, ["cause"]),
-    RelaunchRequest: closed({ name }, []),
+    RelaunchRequest: closed({ name, version: ref("Version") }, [], "`version`: rerun on another version of the workflow whose inputs fit the execution's."),
     Grant: closed(
       { project: name, role: { enum: ["viewer", "editor", "admin"] }, domains: { type: "array", items: name, uniqueItems: true, minItems: 1 } },
       ["project", "role"],

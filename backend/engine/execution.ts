@@ -11,6 +11,7 @@ import {
   chooseBranch,
   computeCacheKey,
   declaredTypes,
+  interfaceHash,
   mapInstances,
   mapNodeInputTypes,
   resolveBinding,
@@ -120,8 +121,9 @@ export class ExecutionRun {
   private readonly slots: Semaphore;
   /** Node records already stored for this execution (a resumed run adopts them). */
   private stored = new Map<string, NodeExecutionRecord>();
-  /** A recovery's source nodes. */
+  /** A recovery's source nodes, and the workflow version they ran. */
   private source = new Map<string, NodeExecutionRecord>();
+  private sourceVersion: string | undefined;
   private readonly children = new Set<string>();
 
   constructor(
@@ -143,7 +145,9 @@ export class ExecutionRun {
     try {
       for (const n of await store.listNodeExecutions(this.key)) this.stored.set(n.nodeId, n);
       if (this.record.mode === "recover" && this.record.source !== undefined) {
-        for (const n of await store.listNodeExecutions({ ...this.key, name: this.record.source })) this.source.set(n.nodeId, n);
+        const sourceKey = { ...this.key, name: this.record.source };
+        this.sourceVersion = (await store.getExecution(sourceKey))?.workflow.version;
+        for (const n of await store.listNodeExecutions(sourceKey)) this.source.set(n.nodeId, n);
       }
       if (this.record.phase === "QUEUED") {
         const now = clock.now();
@@ -270,7 +274,7 @@ export class ExecutionRun {
       case "map":
         return this.runMapNode(id, node, scope, signal);
       case "workflow":
-        return this.runContainer(id, signal, async (record) => {
+        return this.runContainer(id, signal, this.refOf(node.target, scope.references), async (record) => {
           const sub = await this.ctx.entity(this.refOf(node.target, scope.references));
           const spec = sub.spec as WorkflowSpec;
           const inputs = resolveNodeInputs(node, declaredTypes(spec.interface.inputs), scope, spec.interface.inputs);
@@ -279,9 +283,9 @@ export class ExecutionRun {
           return this.runGraph(new GraphScope(spec, withWorkflowDefaults(spec, inputs), `${id}.`, sub.references), signal);
         });
       case "launch_plan":
-        return this.runContainer(id, signal, (record) => this.runChild(node, scope, record, signal));
+        return this.runContainer(id, signal, this.refOf(node.target, scope.references), (record) => this.runChild(node, scope, record, signal));
       case "branch":
-        return this.runContainer(id, signal, async (record) => {
+        return this.runContainer(id, signal, undefined, async (record) => {
           const chosen = chooseBranch(node, scope);
           if ("error" in chosen) throw new NodeFailure(id, { kind: "user", code: "BRANCH_NO_MATCH", message: chosen.error, retryable: false });
           await this.save(record);
@@ -291,8 +295,8 @@ export class ExecutionRun {
   }
 
   /** A node that holds others: adopts a stored success, else runs `body` and stores the result. */
-  private async runContainer(id: string, signal: AbortSignal, body: (record: NodeExecutionRecord) => Promise<Outputs>): Promise<Outputs> {
-    const adopted = await this.adopt(id);
+  private async runContainer(id: string, signal: AbortSignal, target: Identifier | undefined, body: (record: NodeExecutionRecord) => Promise<Outputs>): Promise<Outputs> {
+    const adopted = await this.adopt(id, target);
     if (adopted) return adopted;
     const record = this.newRecord(id);
     record.phase = "RUNNING";
@@ -311,17 +315,19 @@ export class ExecutionRun {
   // ---- task nodes ----------------------------------------------------------------------
 
   private async runTaskNode(id: string, node: Extract<Node, { kind: "task" }>, scope: GraphScope, signal: AbortSignal): Promise<Outputs> {
-    const adopted = await this.adopt(id);
+    const ref = this.refOf(node.target, scope.references);
+    const adopted = await this.adopt(id, ref);
     if (adopted) return adopted;
-    const task = await this.ctx.entity(this.refOf(node.target, scope.references));
+    const task = await this.ctx.entity(ref);
     const spec = task.spec as TaskSpec;
     const inputs = resolveNodeInputs(node, declaredTypes(spec.interface.inputs), scope, spec.interface.inputs);
     return this.runTask(id, task, inputs, { retries: node.metadata.retries ?? spec.retries, timeoutMs: node.metadata.timeoutMs ?? spec.timeoutMs }, signal);
   }
 
   private async runMapNode(id: string, node: Extract<Node, { kind: "map" }>, scope: GraphScope, signal: AbortSignal): Promise<Outputs> {
-    return this.runContainer(id, signal, async (record) => {
-      const task = await this.ctx.entity(this.refOf(node.target, scope.references));
+    const ref = this.refOf(node.target, scope.references);
+    return this.runContainer(id, signal, ref, async (record) => {
+      const task = await this.ctx.entity(ref);
       const spec = task.spec as TaskSpec;
       const inputs = resolveNodeInputs(node, mapNodeInputTypes(node, spec.interface.inputs), scope, spec.interface.inputs);
       record.target = task.id;
@@ -344,7 +350,7 @@ export class ExecutionRun {
             const i = next++;
             const childId = `${id}[${i}]`;
             try {
-              results[i] = (await this.adopt(childId)) ?? (await this.runTask(childId, task, instances.inputsOf(i), limits, signal));
+              results[i] = (await this.adopt(childId, task.id)) ?? (await this.runTask(childId, task, instances.inputsOf(i), limits, signal));
             } catch (e) {
               firstFailure ??= e instanceof NodeFailure ? e.failure : systemFailure("ENGINE_ERROR", String(e), false);
             }
@@ -680,12 +686,16 @@ export class ExecutionRun {
 
   // ---- node records ----------------------------------------------------------------------
 
-  /** The stored outputs of a node that already succeeded here, or in the execution being recovered. */
-  private async adopt(id: string): Promise<Outputs | undefined> {
+  /**
+   * The stored outputs of a node that already succeeded here, or in the execution
+   * being recovered. Recovering onto another workflow version reuses a node only
+   * when it runs the same task (or subworkflow, launch plan) version as before.
+   */
+  private async adopt(id: string, target?: Identifier): Promise<Outputs | undefined> {
     const prior = this.stored.get(id);
     if (prior?.phase === "SUCCEEDED" && prior.outputs) return loadLiterals(this.ctx.deps, prior.outputs);
     const source = this.source.get(id);
-    if (!prior && source?.phase === "SUCCEEDED" && source.outputs) {
+    if (!prior && source?.phase === "SUCCEEDED" && source.outputs && (await this.sameCode(target, source.target))) {
       const now = this.ctx.deps.clock.now();
       const record: NodeExecutionRecord = {
         ...source,
@@ -702,6 +712,22 @@ export class ExecutionRun {
       return loadLiterals(this.ctx.deps, source.outputs);
     }
     return undefined;
+  }
+
+  /**
+   * Whether a recovered node runs what its source ran: always on the same workflow
+   * version; on another, a task with the same code (cache version) and interface,
+   * or a subworkflow or launch plan with identical content.
+   */
+  private async sameCode(target: Identifier | undefined, before: Identifier | undefined): Promise<boolean> {
+    if (this.sourceVersion === this.record.workflow.version) return true;
+    if (!target || !before) return false;
+    if (sameIdentifier(target, before)) return true;
+    const [now, then] = await Promise.all([this.ctx.entity(target), this.ctx.entity(before)]);
+    if (target.resourceType !== "task") return now.digest === then.digest;
+    const a = now.spec as TaskSpec;
+    const b = then.spec as TaskSpec;
+    return a.cache.version === b.cache.version && interfaceHash(a.interface) === interfaceHash(b.interface);
   }
 
   private newRecord(id: string): NodeExecutionRecord {
@@ -762,6 +788,8 @@ export class ExecutionRun {
     return { resourceType: target.resourceType, project: this.key.project, domain: this.key.domain, name: target.name, version };
   }
 }
+
+const sameIdentifier = (a: Identifier, b: Identifier) => a.resourceType === b.resourceType && a.name === b.name && a.version === b.version;
 
 /** A child execution's name: deterministic, so a restart finds the child it already made. */
 export function childExecutionName(parent: string, node: string): string {

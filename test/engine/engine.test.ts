@@ -5,7 +5,7 @@
 // plans, recovery with checkpoints, the shared catalog and its serialization.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeCacheKey, literalHash, type TaskSpec } from "../../kernel/index.js";
-import { bool, DOMAIN, int, list, PROJECT, startEngineBackend, str, type EngineBackend } from "./harness.js";
+import { bool, DOMAIN, fixturesBundle, int, list, PROJECT, startEngineBackend, str, type EngineBackend } from "./harness.js";
 
 let eb: EngineBackend;
 beforeAll(async () => {
@@ -153,6 +153,43 @@ describe("the engine", () => {
     expect(eb.marks().filter((m) => m === "add:41+1")).toHaveLength(1);
     const nodes = await eb.nodes(recovered.name);
     expect(Object.values(nodes).find((n) => n.target?.name === "add")!.cache).toMatchObject({ status: "HIT", reason: expect.stringContaining(`recovered`) });
+  });
+
+  it("recovers onto a newer version whose inputs fit, reusing only the nodes whose code did not change", async () => {
+    const first = await run("recoverable", { a: int(9), failOnce: bool(true) });
+    expect(first.record.phase).toBe("FAILED");
+    // Version v2: add unchanged, resumable with new code (its cache version), the workflow re-compiled against them.
+    const specs = fixturesBundle().manifest.specs;
+    const base = `/projects/${PROJECT}/domains/${DOMAIN}`;
+    const put = async (kind: string, name: string, spec: unknown) => {
+      const res = await eb.backend.request(`${base}/${kind}/${name}/versions/v2`, { method: "PUT", json: { spec, bundle: fixturesBundle().hash } });
+      expect(res.status, await res.clone().text()).toBeLessThan(300);
+    };
+    const resumable = specs.tasks.find((t) => t.name === "resumable")!;
+    await put("tasks", "add", specs.tasks.find((t) => t.name === "add"));
+    await put("tasks", "resumable", { ...resumable, cache: { ...resumable.cache, version: "changed-code" } });
+    await put("workflows", "recoverable", specs.workflows.find((w) => w.name === "recoverable"));
+
+    const recover = (json: unknown) => eb.backend.request(`${base}/executions/${first.name}/recover`, { method: "POST", json });
+    const res = await recover({ version: "v2" });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { name } = (await res.json()) as { name: string };
+    const record = await eb.wait(name);
+    expect(record.phase, JSON.stringify(record.error)).toBe("SUCCEEDED");
+    expect(record.workflow.version).toBe("v2");
+    const nodes = Object.values(await eb.nodes(name));
+    expect(nodes.find((n) => n.target?.name === "add")!.cache).toMatchObject({ reason: expect.stringContaining("recovered") });
+    expect(nodes.find((n) => n.target?.name === "resumable")!.attempts).toBe(1);
+    expect(eb.marks().filter((m) => m === "add:9+1")).toHaveLength(1);
+
+    // A version whose inputs do not fit is refused, naming why.
+    const recoverable = specs.workflows.find((w) => w.name === "recoverable")!;
+    const misfit = { ...recoverable, interface: { ...recoverable.interface, inputs: { ...recoverable.interface.inputs, extra: { type: { kind: "int" } } } } };
+    const registered = await eb.backend.request(`${base}/workflows/recoverable/versions/v3`, { method: "PUT", json: { spec: misfit } });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const refused = await recover({ version: "v3" });
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain("new input extra has no default");
   });
 
   it("shares cached results across executions, keyed exactly as the local engine keys them", async () => {

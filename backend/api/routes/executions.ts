@@ -204,7 +204,7 @@ export const executionRouteDefs: RouteDef[] = [
       summary:
         mode === "relaunch"
           ? "A new execution of the same workflow version with the same inputs."
-          : "A new execution that reuses the successful nodes of a failed, timed-out or aborted one (recorded here; run by the engine).",
+          : "A new execution that reuses the successful nodes of a failed, timed-out or aborted one and hands failed nodes their last checkpoint. With `version`, it runs that version of the workflow (its inputs must fit), reusing only nodes whose task version is unchanged.",
       tag: "executions",
       access: "project",
       body: "RelaunchRequest",
@@ -212,7 +212,8 @@ export const executionRouteDefs: RouteDef[] = [
       responses: { 201: { description: "Queued.", schema: "object" }, 409: { description: "Not recoverable, or the name is taken.", schema: "Error" } },
       authorize: projectRole("editor"),
       async handle(ctx) {
-        const record = await rerunExecution(ctx.deps, ctx.principal, keyOf(ctx), mode, (ctx.body as { name?: string }).name);
+        const body = ctx.body as { name?: string; version?: string };
+        const record = await rerunExecution(ctx.deps, ctx.principal, keyOf(ctx), mode, body.name, body.version);
         return json(ctx, 201, executionView(record));
       },
     }),
