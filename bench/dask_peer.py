@@ -6,6 +6,7 @@ Run with Debian's interpreter, which has python3-dask (see /work/shared/NOTES.md
     /usr/bin/python3 bench/dask_peer.py overhead --n 10000 --reps 5
     /usr/bin/python3 bench/dask_peer.py build --n 10000 --reps 5
     /usr/bin/python3 bench/dask_peer.py dataframe --rows 1000000 --reps 3
+    /usr/bin/python3 bench/dask_peer.py engine --n 2000 --chain 50 --workflows 400 --reps 5
 
 Every figure is the median over `--reps` runs after `--warmup` discarded runs,
 with a full garbage collection before each run (as the Node side does).
@@ -113,6 +114,75 @@ def distributed_fanout(args):
         cluster.close()
 
 
+def engine(args):
+    """The engine suite's peer: dask.distributed on a LocalCluster, timed per shape.
+
+    - fanout: one source, n parallel incs of it, one sink (n + 2 tasks), one client.get
+    - chain: x -> inc -> ... (--chain tasks), one client.get: every task waits for the previous one
+    - workflows: --workflows independent three-task chains submitted at once with
+      client.submit (as a client submits workflows), timed until all are gathered
+
+    --processes runs the workers as processes (--workers of them, 1 thread each: the
+    analogue of Petrel's warm worker processes); without it, one in-process worker
+    with --workers threads.
+    """
+    try:
+        import logging
+        import distributed
+        from distributed import Client, LocalCluster
+    except ImportError as e:
+        return {"skipped": f"dask.distributed is not installed ({e})"}
+    import dask
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    out = {"dask": dask.__version__, "distributed": distributed.__version__}
+    kind = f"processes={args.workers}x1" if args.processes else f"threads=1x{args.workers}"
+    out["cluster"] = kind
+    progress(f"starting LocalCluster({kind})")
+    if args.processes:
+        cluster = LocalCluster(processes=True, n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+    else:
+        cluster = LocalCluster(processes=False, n_workers=1, threads_per_worker=args.workers, dashboard_address=None)
+    client = Client(cluster)
+    client.wait_for_workers(args.workers if args.processes else 1)
+    try:
+        n = args.n
+        dsk, last = fanout_graph(n)
+        assert client.get(dsk, last) == 2 * n
+        out["fanout"] = measure(f"distributed fan-out n={n}", lambda: client.get(dsk, last), args.warmup, args.reps)
+        out["fanout"]["n"] = n + 2
+
+        # Keys of their own: the scheduler may still hold the fan-out's "inc-*" results
+        # (released asynchronously after client.get), and would hand those back.
+        k = args.chain
+        dsk = {"hop-x": 0}
+        last = "hop-x"
+        for i in range(k):
+            dsk[f"hop-{i}"] = (inc, last)
+            last = f"hop-{i}"
+        assert client.get(dsk, last) == k
+        out["chain"] = measure(f"distributed chain k={k}", lambda: client.get(dsk, last), args.warmup, args.reps)
+        out["chain"]["n"] = k
+
+        w = args.workflows
+
+        def workflows():
+            finals = []
+            for i in range(w):
+                a = client.submit(inc, i, pure=False)
+                b = client.submit(inc, a, pure=False)
+                finals.append(client.submit(inc, b, pure=False))
+            results = client.gather(finals)
+            assert results == [i + 3 for i in range(w)], results[:5]
+
+        out["workflows"] = measure(f"distributed {w} three-task chains", workflows, args.warmup, args.reps)
+        out["workflows"]["n"] = w
+        return out
+    finally:
+        client.close()
+        cluster.close()
+
+
 def build(args):
     import dask
     from dask import delayed
@@ -175,13 +245,17 @@ def dataframe(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("suite", choices=["overhead", "build", "dataframe", "info"])
+    p.add_argument("suite", choices=["overhead", "build", "dataframe", "engine", "info"])
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--distributed-n", type=int, default=0)
     p.add_argument("--delayed-chain-n", type=int, default=1000)
+    p.add_argument("--chain", type=int, default=50, help="engine: tasks in the dependent chain")
+    p.add_argument("--workflows", type=int, default=400, help="engine: three-task chains submitted at once")
+    p.add_argument("--workers", type=int, default=2, help="engine: worker processes (--processes) or threads")
+    p.add_argument("--processes", action="store_true", help="engine: workers as processes")
     args = p.parse_args()
     if args.suite == "overhead":
         out = overhead(args)
@@ -189,6 +263,8 @@ def main():
         out = build(args)
     elif args.suite == "dataframe":
         out = dataframe(args)
+    elif args.suite == "engine":
+        out = engine(args)
     else:
         import dask
         out = {"dask": dask.__version__, "python": sys.version.split()[0]}

@@ -25,12 +25,14 @@ import { backendSuite } from "./backend.js";
 import { buildSuite } from "./build.js";
 import { cacheSuite } from "./cache.js";
 import { dataframeSuite } from "./dataframe.js";
+import { engineSuite } from "./engine.js";
 import { kernelSuite } from "./kernel.js";
 import { gcExposed, renderTable, verdict, type BenchOptions, type Suite, type SuiteResult } from "./harness.js";
 import { overheadSuite } from "./overhead.js";
+import { runtimeSuite } from "./runtime.js";
 
 /** Every suite, in the order a full run takes them. */
-export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, backendSuite, kernelSuite];
+export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, backendSuite, engineSuite, kernelSuite, runtimeSuite];
 
 /** Heap for the re-spawned process: a 1e6-row danfo frame holds ~1 GB, and two are alive at once. */
 const HEAP_MB = 8192;

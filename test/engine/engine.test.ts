@@ -33,6 +33,20 @@ describe("the engine", () => {
     expect(spans.some(([s], i) => spans.some(([s2, e2], j) => i !== j && s2 <= s && s < e2))).toBe(true);
   });
 
+  it("runs at most maxParallelism attempts of an execution at once", async () => {
+    const { record, nodes } = await run("fanout", { xs: ints([1, 2, 3, 4]) }, { maxParallelism: 1 });
+    expect(record.phase).toBe("SUCCEEDED");
+    // Attempt spans: an attempt holds its slot from start to outcome.
+    const attempts = await Promise.all(
+      Object.values(nodes)
+        .filter((n) => /\[\d+\]$/.test(n.nodeId))
+        .map(async (n) => (await eb.backend.store.listNodeAttempts(n.execution, n.nodeId))[0]!),
+    );
+    const spans = attempts.map((a) => [a.startedAt!, a.endedAt!] as const).sort((a, b) => a[0] - b[0]);
+    expect(spans).toHaveLength(4);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+  });
+
   it("keeps a map going when enough instances succeed, and fails it below the ratio", async () => {
     const ok = await run("fanout", { xs: ints([1, -2, 3, 4]) });
     expect(ok.record.phase).toBe("SUCCEEDED");
