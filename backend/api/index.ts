@@ -18,4 +18,5 @@ export { API_SCHEMA, API_SCHEMA_ID, VERSION_PATTERN, NODE_ID_PATTERN, apiSchemaR
 export { jsonDiff, type JsonDifference } from "./diff.js";
 export { literalProblem } from "./literals.js";
 export { storeLiterals, loadLiterals, checkBlobRefs } from "./literals-store.js";
+export { registerBundle, registrationOrder, type BundleRegistration } from "./bundles.js";
 export { buildOpenApi } from "./openapi.js";

@@ -52,6 +52,7 @@ export const API_SCHEMA = {
     RegisterTaskRequest: closed({ spec: model("TaskSpec"), bundle: ref("BlobHash") }, ["spec"]),
     RegisterWorkflowRequest: closed({ spec: model("WorkflowSpec"), bundle: ref("BlobHash") }, ["spec"]),
     RegisterLaunchPlanRequest: closed({ spec: model("LaunchPlanSpec") }, ["spec"]),
+    RegisterBundleRequest: closed({ version: ref("Version") }, [], "Without `version`, the bundle's hash is the version."),
     PromoteRequest: closed({ toDomain: name }, ["toDomain"]),
     EntityVersionRef: closed({ name, version: ref("Version") }, ["name"]),
     CreateExecutionRequest: closed(

@@ -71,10 +71,11 @@ interface Aimed {
 const ENTITY_NAMES: Record<string, string> = { tasks: "add", workflows: "pipeline", "launch-plans": "nightly" };
 
 /**
- * No engine runs in this backend, so these routes' control requests reach their
- * handlers and get the handler's own answer (which differs from isolation's 404).
+ * Control requests that reach their handler and get its own answer, which differs
+ * from isolation's 404: no engine runs in this backend, and the seeded "bundle"
+ * is placeholder bytes that registration cannot read.
  */
-const CONTROL_STATUS: Record<string, number> = { reportAttemptOutcome: 409, getAttemptLogs: 404 };
+const CONTROL_STATUS: Record<string, number> = { reportAttemptOutcome: 409, getAttemptLogs: 404, registerBundle: 400 };
 const expectControl = async (route: RouteDef, res: Response) => {
   const expected = CONTROL_STATUS[route.operationId];
   if (expected === undefined) expect(res.status, await res.clone().text()).toBeLessThan(300);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { buildBundle, type Bundle, type EntitySet, type Literal, type LiteralMap, type Node } from "../../kernel/index.js";
+import { buildBundle, type Bundle, type Literal, type LiteralMap } from "../../kernel/index.js";
 import { loadLiterals } from "../../backend/api/index.js";
 import * as pipelines from "./fixtures/pipelines.js";
 import { openCatalog, type Catalog } from "../../backend/catalog/index.js";
@@ -130,51 +130,13 @@ export async function startEngineBackend(options: EngineBackendOptions = {}): Pr
   return eb;
 }
 
-/** What `PUT .../{kind}/{name}/versions/{version}` takes, in an order that registers dependencies first. */
-function registrationOrder(specs: EntitySet): { kind: "tasks" | "workflows" | "launch-plans"; name: string; spec: unknown }[] {
-  const out: { kind: "tasks" | "workflows" | "launch-plans"; name: string; spec: unknown }[] = specs.tasks.map((s) => ({ kind: "tasks", name: s.name, spec: s }));
-  const workflows = new Map(specs.workflows.map((w) => [w.name, w]));
-  const plans = new Map(specs.launchPlans.map((l) => [l.name, l]));
-  const done = new Set<string>();
-  const visit = (key: string) => {
-    if (done.has(key)) return;
-    done.add(key);
-    const [kind, name] = key.split(":") as ["wf" | "lp", string];
-    if (kind === "lp") {
-      const lp = plans.get(name)!;
-      visit(`wf:${lp.workflow.name}`);
-      out.push({ kind: "launch-plans", name, spec: lp });
-      return;
-    }
-    const wf = workflows.get(name);
-    if (!wf) return;
-    const walk = (nodes: readonly Node[]) => {
-      for (const n of nodes) {
-        if (n.kind === "workflow") visit(`wf:${n.target.name}`);
-        if (n.kind === "launch_plan") visit(`lp:${n.target.name}`);
-        if (n.kind === "branch") walk([...n.cases.map((c) => c.node), ...("node" in n.otherwise ? [n.otherwise.node] : [])]);
-      }
-    };
-    walk(wf.nodes);
-    out.push({ kind: "workflows", name, spec: wf });
-  };
-  for (const w of specs.workflows) visit(`wf:${w.name}`);
-  for (const l of specs.launchPlans) visit(`lp:${l.name}`);
-  return out;
-}
-
-/** Uploads a bundle and registers everything it defines under version = its hash. */
+/** Uploads a bundle and registers everything it defines (one request), under version = its hash. */
 export async function registerBundle(backend: Pick<TestBackend, "request">, project: string, domain: string, bundle: Bundle): Promise<string> {
-  const version = bundle.hash;
-  const bytes = bundle.bytes();
-  const put = await backend.request(`/projects/${project}/bundles/${bundle.hash}`, { method: "PUT", body: bytes });
+  const put = await backend.request(`/projects/${project}/bundles/${bundle.hash}`, { method: "PUT", body: bundle.bytes() });
   expect(put.status, await put.clone().text()).toBeLessThan(300);
-  for (const e of registrationOrder(bundle.manifest.specs)) {
-    const body = e.kind === "launch-plans" ? { spec: e.spec } : { spec: e.spec, bundle: bundle.hash };
-    const res = await backend.request(`/projects/${project}/domains/${domain}/${e.kind}/${e.name}/versions/${version}`, { method: "PUT", json: body });
-    expect(res.status, `${e.kind} ${e.name}: ${await res.clone().text()}`).toBeLessThan(300);
-  }
-  return version;
+  const res = await backend.request(`/projects/${project}/domains/${domain}/bundles/${bundle.hash}/register`, { method: "POST" });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return ((await res.json()) as { version: string }).version;
 }
 
 /** A temp directory removed by the caller. */

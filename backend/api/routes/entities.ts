@@ -3,6 +3,7 @@ import type { Identifier, ResourceType } from "../../../kernel/index.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
 import { parsePage } from "../executions.js";
+import { registerBundle } from "../bundles.js";
 import { promoteEntity, registerEntity, RESOURCE_SEGMENTS, type RegisterBody } from "../registry.js";
 import { json, projectRole, type RouteDef } from "../route.js";
 import type { ApiSchemaDef } from "../schemas.js";
@@ -165,4 +166,26 @@ const launchPlanState: RouteDef[] = [
   },
 ];
 
-export const entityRouteDefs: RouteDef[] = [...entityRoutes("task"), ...entityRoutes("workflow"), ...entityRoutes("launch_plan"), ...launchPlanState];
+const bundleRegistration: RouteDef = {
+  method: "POST",
+  path: "/projects/{project}/domains/{domain}/bundles/{hash}/register",
+  operationId: "registerBundle",
+  summary:
+    "Registers every task, workflow and launch plan an uploaded bundle defines, dependencies first, under one version (default: the bundle's hash). Registering again is a no-op; different content under the version is a 409.",
+  tag: "entities",
+  access: "project",
+  body: "RegisterBundleRequest",
+  bodyOptional: true,
+  responses: {
+    201: { description: "Registered; each entity created or already identical.", schema: "object" },
+    400: { description: "Not a bundle, or an entity does not compile.", schema: "Error" },
+    409: { description: "An entity's version holds different content.", schema: "Error" },
+  },
+  authorize: projectRole("editor"),
+  async handle(ctx) {
+    const { project, domain, hash } = ctx.params as { project: string; domain: string; hash: string };
+    return json(ctx, 201, await registerBundle(ctx.deps, ctx.principal, project, domain, hash, (ctx.body as { version?: string }).version));
+  },
+};
+
+export const entityRouteDefs: RouteDef[] = [...entityRoutes("task"), ...entityRoutes("workflow"), ...entityRoutes("launch_plan"), ...launchPlanState, bundleRegistration];
