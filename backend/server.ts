@@ -27,6 +27,8 @@ export interface RunningServer {
   store: MetadataStore;
   blobs: BlobStore;
   app: Hono;
+  /** What the API runs on. */
+  deps: ApiDeps;
   /** The execution engine (absent with runner `none`). */
   engine?: Engine;
   /** Stops listening, then closes the stores. */
@@ -140,6 +142,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       store,
       blobs,
       app,
+      deps,
       ...(engine ? { engine } : {}),
       async close() {
         await closeServer(server);
