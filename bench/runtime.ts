@@ -82,7 +82,7 @@ async function backendWithBundle(): Promise<{ backend: TestBackend; request(i: n
       const inputs = { x: { kind: "int" as const, value: String(i) } };
       await backend.store.putNodeExecution({ execution, nodeId: "inc", phase: "RUNNING", inputs: { inline: inputs }, target: assignment.task, attempts: 1, createdAt: now, updatedAt: now });
       const { token } = await backend.store.createNodeToken({ execution, node: "inc" });
-      return { assignment, task: spec(), inputs, endpoint: backend.url!, token };
+      return { assignment, task: spec(), inputs, endpoint: backend.url!, token: () => Promise.resolve(token) };
     },
   };
 }

@@ -5,6 +5,7 @@
  * stored state adopts what already finished, which is how an execution resumes
  * after a restart and how a recovery reuses its source's successes.
  */
+import { setMaxListeners } from "node:events";
 import {
   adaptLiteral,
   blobsOf,
@@ -131,6 +132,7 @@ export class ExecutionRun {
     private readonly ctx: EngineContext,
   ) {
     this.key = record.key;
+    setMaxListeners(0, this.abortController.signal);
     const limit = record.maxParallelism && record.maxParallelism > 0 ? record.maxParallelism : ctx.maxParallelism;
     this.slots = new Semaphore(limit);
   }
@@ -199,6 +201,8 @@ export class ExecutionRun {
   private runGraph(scope: GraphScope, parentSignal: AbortSignal): Promise<LiteralMap> {
     const { spec } = scope;
     const controller = new AbortController();
+    // Every running attempt of the graph listens to it: thousands, in a wide map.
+    setMaxListeners(0, controller.signal);
     const onParentAbort = () => controller.abort(parentSignal.reason);
     parentSignal.addEventListener("abort", onParentAbort, { once: true });
     if (parentSignal.aborted) controller.abort(parentSignal.reason);
@@ -403,7 +407,9 @@ export class ExecutionRun {
           if (found.status === "HIT") return await this.cacheHit(record, inputs, cacheKey!.key, found.entry.outputs);
           record.cache = { status: "MISS", key: cacheKey!.key, reason: found.reason };
         }
-        await this.save(record, inputs);
+        record.inputs = await storeLiterals(this.ctx.deps, this.key.project, inputs, "engine");
+        // Stored with its first attempt; before that only when it may wait on another execution's computation.
+        if (catalog && spec.cache.serialize) await this.save(record);
       }
       if (catalog && spec.cache.serialize) {
         const got = await catalog.acquire(scope, cacheKey!, owner, { ttlMs: this.ctx.reservationTtlMs, signal, blobs: this.ctx.deps.blobs });
@@ -524,7 +530,11 @@ export class ExecutionRun {
     };
     signal.addEventListener("abort", onAbort, { once: true });
     const wait = this.slots.acquire();
-    if (wait) await wait;
+    if (wait) {
+      // Visible as QUEUED while it waits for a slot.
+      await this.save(record);
+      await wait;
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       const attempt: NodeAttemptRecord = resume ?? { execution: this.key, nodeId: id, attempt: attemptNo, phase: "RUNNING", startedAt: clock.now(), updatedAt: clock.now() };
@@ -546,15 +556,17 @@ export class ExecutionRun {
         record.phase = "RUNNING";
         record.startedAt ??= clock.now();
         record.updatedAt = clock.now();
-        const { token } = await store.createNodeToken({ execution: this.key, node: id, createdBy: "engine" });
         await store.transaction(async (tx) => {
           await tx.putNodeExecution(record);
           await tx.putNodeAttempt(attempt);
         });
-        live.handle = await this.ctx.runner.launch({ assignment, task: spec, inputs, endpoint: this.ctx.endpoint(), token });
+        let token: Promise<string> | undefined;
+        const mintToken = () => (token ??= store.createNodeToken({ execution: this.key, node: id, createdBy: "engine" }).then((t) => t.token));
+        live.handle = await this.ctx.runner.launch({ assignment, task: spec, inputs, endpoint: this.ctx.endpoint(), token: mintToken });
         // Aborted while the runner was starting it: stop it now.
         if (signal.aborted) await this.ctx.runner.abort(assignment, live.handle, String((signal.reason as Error)?.message ?? "aborted")).catch(() => undefined);
-        else if (!live.settled) await this.saveAttempt({ ...attempt, runner: live.handle, updatedAt: clock.now() });
+        // Only a runner that can re-attach after a restart needs the handle stored before the outcome.
+        else if (!live.settled && this.ctx.runner.capabilities.reattach) await this.saveAttempt({ ...attempt, runner: live.handle, updatedAt: clock.now() });
       }
       if (limits.timeoutMs !== undefined) {
         // The runtime enforces the timeout itself; this catches one that cannot (a hung process).

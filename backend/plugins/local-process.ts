@@ -75,7 +75,7 @@ interface ProcessAttempt {
  * const runner = createLocalProcessRunner({ logDir: "/var/log/petrel", maxConcurrentAttempts: 8 });
  * const warm = createLocalProcessRunner({ warm: { workers: 2, blobRoot: "/var/lib/petrel/blobs" } });
  * runner.onEvent((event) => console.log(event.type, event.assignment.node));
- * const handle = await runner.launch({ assignment, task, inputs, endpoint, token });
+ * const handle = await runner.launch({ assignment, task, inputs, endpoint, token: mintNodeToken });
  * ```
  */
 export function createLocalProcessRunner(options: LocalProcessRunnerOptions = {}): TaskRunner {
@@ -119,12 +119,14 @@ class LocalProcessRunner implements TaskRunner {
     }
   }
 
-  launch(request: LaunchRequest): Promise<RunnerHandle> {
-    if (this.closed) return Promise.reject(new Error(`local-process runner is closed: cannot launch attempt ${request.assignment.attempt} of node ${request.assignment.node}`));
-    if (this.warm) return Promise.resolve(this.warm.launch(request));
+  async launch(request: LaunchRequest): Promise<RunnerHandle> {
+    if (this.closed) throw new Error(`local-process runner is closed: cannot launch attempt ${request.assignment.attempt} of node ${request.assignment.node}`);
+    if (this.warm) return this.warm.launch(request);
     const id = attemptId(request.assignment);
     const existing = this.attempts.get(id);
-    if (existing) return Promise.resolve(this.handleOf(existing));
+    if (existing) return this.handleOf(existing);
+    // A process reports over HTTP: it needs the node's token.
+    const token = await request.token();
     const attempt: ProcessAttempt = {
       id,
       assignment: request.assignment,
@@ -137,9 +139,9 @@ class LocalProcessRunner implements TaskRunner {
     // Set before start() runs, which it may do right here (there is room) or later.
     attempt.ticket = this.admission.enter(attempt.cpu, (ticket) => {
       attempt.ticket = ticket;
-      this.start(attempt, request);
+      this.start(attempt, request, token);
     });
-    return Promise.resolve(this.handleOf(attempt));
+    return this.handleOf(attempt);
   }
 
   private handleOf(a: ProcessAttempt): RunnerHandle {
@@ -151,13 +153,13 @@ class LocalProcessRunner implements TaskRunner {
   }
 
   /** Spawns the runtime of an admitted attempt. */
-  private start(a: ProcessAttempt, request: LaunchRequest): void {
+  private start(a: ProcessAttempt, request: LaunchRequest, token: string): void {
     const env: Record<string, string> = {
       ...this.options.baseEnv,
       ...request.task.env,
       // The protocol's variables last: a task's env cannot redirect its own report.
       [RUNTIME_ENV.endpoint]: request.endpoint,
-      [RUNTIME_ENV.token]: request.token,
+      [RUNTIME_ENV.token]: token,
       [RUNTIME_ENV.assignment]: JSON.stringify(request.assignment),
       [RUNTIME_ENV.home]: this.options.home,
       [RUNTIME_OPTIONAL_ENV.attemptId]: a.id,

@@ -25,8 +25,11 @@ export interface LaunchRequest {
   inputs: LiteralMap;
   /** The backend's base URL, for runtimes that talk HTTP. */
   endpoint: string;
-  /** A token scoped to this node. */
-  token: string;
+  /**
+   * Mints a token scoped to this node (memoized): runners whose attempts call the
+   * API (a process, a pod) ask for it; a warm worker fed over IPC only for a checkpoint.
+   */
+  token: () => Promise<string>;
 }
 
 /** Why an attempt ended without the runtime reporting an outcome. */

@@ -212,7 +212,7 @@ export class WarmPool {
   /** Records a warm attempt's checkpoint through the API: its blob is claimed for the project by uploading it. */
   private async recordCheckpoint(a: WarmAttempt, ref: BlobRef): Promise<void> {
     try {
-      const client = createBackendClient({ endpoint: a.request.endpoint, token: a.request.token, assignment: a.request.assignment });
+      const client = createBackendClient({ endpoint: a.request.endpoint, token: await a.request.token(), assignment: a.request.assignment });
       const hex = ref.hash.slice("sha256:".length);
       await client.upload(ref, await readFile(join(this.warm.blobRoot, "sha256", hex.slice(0, 2), hex)));
       await client.checkpoint(ref);

@@ -669,9 +669,24 @@ class SqlStore implements MetadataStore {
 
   // ---- nodes -------------------------------------------------------------------------
 
+  /**
+   * Executions' row keys, which never change once committed (executions are never
+   * deleted): node writes, several per task, skip the lookup. Filled only outside
+   * transactions, so a rolled-back insert can never leave a key behind.
+   */
+  private readonly seqs = new Map<string, number>();
+
   private async executionSeq(key: ExecutionKey): Promise<number | undefined> {
-    return (await this.db.get<{ seq: number }>("SELECT seq FROM executions WHERE project = ? AND domain = ? AND name = ?", [key.project, key.domain, key.name]))
-      ?.seq;
+    const cache = (this.root ?? this).seqs;
+    const k = `${key.project}\u0000${key.domain}\u0000${key.name}`;
+    const cached = cache.get(k);
+    if (cached !== undefined) return cached;
+    const seq = (await this.db.get<{ seq: number }>("SELECT seq FROM executions WHERE project = ? AND domain = ? AND name = ?", [key.project, key.domain, key.name]))?.seq;
+    if (seq !== undefined && !this.root) {
+      if (cache.size >= 100_000) cache.clear();
+      cache.set(k, seq);
+    }
+    return seq;
   }
 
   async putNodeExecution(n: NodeExecutionRecord): Promise<boolean> {

@@ -93,7 +93,7 @@ export async function startRunnerBackend(): Promise<RunnerBackend> {
       const { token } = await backend.store.createNodeToken({ execution: key, node: task, createdBy: "runner tests" });
       const spec = bundle.manifest.specs.tasks.find((s) => s.name === task);
       if (!spec) throw new Error(`no task ${task} in the fixtures`);
-      return { assignment, task: { ...spec, ...options.spec }, inputs, endpoint: options.endpoint ?? backend.url!, token };
+      return { assignment, task: { ...spec, ...options.spec }, inputs, endpoint: options.endpoint ?? backend.url!, token: () => Promise.resolve(token) };
     },
     reportOf(assignment) {
       return reports.find((r) => r.key.execution.name === assignment.execution.name && r.key.node === assignment.node && r.key.attempt === assignment.attempt)?.outcome;
