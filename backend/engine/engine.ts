@@ -4,7 +4,6 @@
  * lives in the store; what it keeps in memory (live attempts, entity specs) is
  * rebuilt from the store after a restart.
  */
-import { hostname } from "node:os";
 import type { BlobRef, Identifier } from "../../kernel/index.js";
 import type { AttemptOutcome } from "../../kernel/index.js";
 import { ApiError, API_ERRORS, type AttemptKey, type EngineHooks, type LogSource } from "../api/index.js";
@@ -15,7 +14,7 @@ import type { Catalog } from "../catalog/index.js";
 import type { EngineOptions } from "./types.js";
 
 /** What an execution run needs from its engine. */
-export interface EngineContext extends Required<Pick<EngineOptions, "deps" | "runner" | "endpoint" | "maxParallelism" | "systemRetries" | "retryBackoffMs" | "maxRetryBackoffMs" | "reservationTtlMs" | "timeoutGraceMs" | "name">> {
+export interface EngineContext extends Required<Pick<EngineOptions, "deps" | "runner" | "endpoint" | "maxParallelism" | "systemRetries" | "retryBackoffMs" | "maxRetryBackoffMs" | "reservationTtlMs" | "timeoutGraceMs">> {
   catalog: Catalog | undefined;
   onError(error: unknown, where: string): void;
   /** A registered entity (immutable, so cached). */
@@ -67,7 +66,6 @@ export class Engine implements EngineHooks {
       maxRetryBackoffMs: options.maxRetryBackoffMs ?? 30_000,
       reservationTtlMs: options.reservationTtlMs ?? 30_000,
       timeoutGraceMs: options.timeoutGraceMs ?? 5_000,
-      name: options.name ?? `${hostname()}:${process.pid}`,
       onError,
       entity: (id) => this.entity(id),
       runToEnd: (record) => this.run(record),

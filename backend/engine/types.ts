@@ -24,8 +24,6 @@ export interface EngineOptions {
   reservationTtlMs?: number;
   /** How long past a task's timeout the engine waits for its runtime to report before killing it (default 5 s). */
   timeoutGraceMs?: number;
-  /** This engine's name, as the owner of cache reservations (default: host and pid). */
-  name?: string;
   /** Unexpected engine errors (default: console.error). */
   onError?: (error: unknown, where: string) => void;
 }
