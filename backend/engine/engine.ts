@@ -8,7 +8,7 @@ import type { BlobRef, Identifier } from "../../kernel/index.js";
 import type { AttemptOutcome } from "../../kernel/index.js";
 import { ApiError, API_ERRORS, type AttemptKey, type EngineHooks, type LogSource } from "../api/index.js";
 import type { RunnerEvent, TaskRunner } from "../plugins/types.js";
-import type { EntityRecord, ExecutionKey, ExecutionRecord, NodeExecutionRecord } from "../store/index.js";
+import type { EntityRecord, ExecutionKey, ExecutionRecord, MetadataStore, NodeExecutionRecord } from "../store/index.js";
 import { ExecutionRun, staleAttempt } from "./execution.js";
 import type { Catalog } from "../catalog/index.js";
 import type { EngineOptions } from "./types.js";
@@ -17,12 +17,28 @@ import type { EngineOptions } from "./types.js";
 export interface EngineContext extends Required<Pick<EngineOptions, "deps" | "runner" | "endpoint" | "maxParallelism" | "systemRetries" | "retryBackoffMs" | "maxRetryBackoffMs" | "reservationTtlMs" | "timeoutGraceMs">> {
   catalog: Catalog | undefined;
   onError(error: unknown, where: string): void;
+  /** Whether the engine was closed: runs stop where they are, writing nothing more. */
+  closed(): boolean;
   /** A registered entity (immutable, so cached). */
   entity(id: Identifier): Promise<EntityRecord>;
   /** Runs (or joins) an execution and resolves with its final record. */
   runToEnd(record: ExecutionRecord): Promise<ExecutionRecord>;
   /** Terminates a child execution. */
   terminateChild(key: ExecutionKey, reason: string): void;
+}
+
+/** The store, refusing every write once `closed()` holds (reads go on). */
+function writesUntil(store: MetadataStore, closed: () => boolean): MetadataStore {
+  const reads = /^(get|list|authenticate|counts|schemaVersion)/;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (typeof prop === "string" && reads.test(prop)) return method.bind(target);
+      return (...args: unknown[]) => (closed() ? Promise.reject(new Error("the engine is closed: nothing more is written")) : method.apply(target, args));
+    },
+  });
 }
 
 const keyString = (k: ExecutionKey) => `${k.project}/${k.domain}/${k.name}`;
@@ -56,7 +72,9 @@ export class Engine implements EngineHooks {
   constructor(private readonly options: EngineOptions) {
     const onError = options.onError ?? ((error: unknown, where: string) => console.error(`petrel engine: ${where}:`, error));
     this.ctx = {
-      deps: options.deps,
+      // Once closed, the engine writes nothing: whatever its runs were doing stays as last stored, for the next start to resume.
+      deps: { ...options.deps, store: writesUntil(options.deps.store, () => this.closed) },
+      closed: () => this.closed,
       runner: options.runner,
       endpoint: options.endpoint,
       catalog: options.catalog,
@@ -78,7 +96,7 @@ export class Engine implements EngineHooks {
   /** Resumes every unfinished execution in the store (once). */
   start(): Promise<void> {
     this.started ??= (async () => {
-      const unfinished = await this.options.deps.store.listUnfinishedExecutions();
+      const unfinished = await this.ctx.deps.store.listUnfinishedExecutions();
       // Children are resumed by their parents' launch plan nodes too; `run` joins whichever starts first.
       for (const record of unfinished) void this.run(record);
     })();
@@ -95,7 +113,7 @@ export class Engine implements EngineHooks {
   async wait(key: ExecutionKey): Promise<ExecutionRecord> {
     const live = this.runs.get(keyString(key));
     if (live) return live.done;
-    const record = await this.options.deps.store.getExecution(key);
+    const record = await this.ctx.deps.store.getExecution(key);
     if (!record) throw new Error(`execution ${key.name} does not exist`);
     return this.run(record);
   }
@@ -127,9 +145,9 @@ export class Engine implements EngineHooks {
       if (!run || waited >= 5_000) break;
       await sleep(25);
     }
-    const node = await this.options.deps.store.getNodeExecution(key.execution, key.node);
+    const node = await this.ctx.deps.store.getNodeExecution(key.execution, key.node);
     if (!node) return undefined;
-    const attempts = await this.options.deps.store.listNodeAttempts(key.execution, key.node);
+    const attempts = await this.ctx.deps.store.listNodeAttempts(key.execution, key.node);
     const attempt = attempts.find((a) => a.attempt === key.attempt);
     // A repeated report of an attempt that already ended is harmless.
     if (attempt && attempt.phase !== "RUNNING") return node;
@@ -139,8 +157,8 @@ export class Engine implements EngineHooks {
   async recordCheckpoint(key: AttemptKey, checkpoint: BlobRef): Promise<void> {
     const run = this.runs.get(keyString(key.execution))?.run;
     if (run) return run.recordCheckpoint(key.node, checkpoint);
-    const node = await this.options.deps.store.getNodeExecution(key.execution, key.node);
-    if (node) await this.options.deps.store.putNodeExecution({ ...node, checkpoint, updatedAt: this.options.deps.clock.now() });
+    const node = await this.ctx.deps.store.getNodeExecution(key.execution, key.node);
+    if (node) await this.ctx.deps.store.putNodeExecution({ ...node, checkpoint, updatedAt: this.ctx.deps.clock.now() });
   }
 
   // ---- internals ----------------------------------------------------------------------
@@ -157,8 +175,8 @@ export class Engine implements EngineHooks {
   }
 
   private async terminateChild(key: ExecutionKey, reason: string): Promise<void> {
-    const now = this.options.deps.clock.now();
-    const result = await this.options.deps.store.updateExecution(key, { phase: "ABORTED", abort: { cause: reason, by: "engine", at: now }, endedAt: now, updatedAt: now }, ["QUEUED", "RUNNING"]);
+    const now = this.ctx.deps.clock.now();
+    const result = await this.ctx.deps.store.updateExecution(key, { phase: "ABORTED", abort: { cause: reason, by: "engine", at: now }, endedAt: now, updatedAt: now }, ["QUEUED", "RUNNING"]);
     if (result?.updated) this.terminated(result.record);
   }
 
@@ -166,7 +184,7 @@ export class Engine implements EngineHooks {
     const k = `${id.resourceType}/${id.project}/${id.domain}/${id.name}@${id.version}`;
     let found = this.entities.get(k);
     if (!found) {
-      found = this.options.deps.store.getEntity(id).then((record) => {
+      found = this.ctx.deps.store.getEntity(id).then((record) => {
         if (!record) {
           this.entities.delete(k);
           throw new Error(`${id.resourceType} ${id.name}@${id.version} is not registered in ${id.project}/${id.domain}`);
@@ -211,7 +229,7 @@ export class Engine implements EngineHooks {
   }
 
   private async readLogs(key: AttemptKey, options: { tailBytes?: number; follow?: boolean; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const attempts = await this.options.deps.store.listNodeAttempts(key.execution, key.node);
+    const attempts = await this.ctx.deps.store.listNodeAttempts(key.execution, key.node);
     const attempt = attempts.find((a) => a.attempt === key.attempt);
     if (!attempt?.runner) return undefined;
     const assignment = { execution: key.execution, node: key.node, attempt: key.attempt, maxAttempts: 0, task: { resourceType: "task" as const, project: "", domain: "", name: "", version: "" }, bundle: "" };

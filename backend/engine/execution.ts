@@ -171,9 +171,9 @@ export class ExecutionRun {
       const now = clock.now();
       const done = await store.updateExecution(this.key, { phase, error: failure, endedAt: now, updatedAt: now }, ["RUNNING", "QUEUED"]).catch(() => undefined);
       if (done) this.record = done.record;
-      if (!(e instanceof NodeFailure) && !this.signal.aborted) this.ctx.onError(e, `execution ${this.key.name}`);
+      if (!(e instanceof NodeFailure) && !this.signal.aborted && !this.ctx.closed()) this.ctx.onError(e, `execution ${this.key.name}`);
     }
-    return (await store.getExecution(this.key)) ?? this.record;
+    return (await store.getExecution(this.key).catch(() => undefined)) ?? this.record;
   }
 
   /** Stops everything: running attempts are aborted, nothing new starts, child executions are terminated. */

@@ -4,7 +4,10 @@
 // failure policies, map success ratios, branches, subworkflows, child launch
 // plans, recovery with checkpoints, the shared catalog and its serialization.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
 import { computeCacheKey, literalHash, type TaskSpec } from "../../kernel/index.js";
+import { createEngine } from "../../backend/engine/index.js";
+import { createLocalProcessRunner } from "../../backend/plugins/index.js";
 import { bool, DOMAIN, fixturesBundle, int, list, PROJECT, startEngineBackend, str, type EngineBackend } from "./harness.js";
 
 let eb: EngineBackend;
@@ -228,6 +231,35 @@ describe("the engine", () => {
     expect(eb.marks().filter((m) => m === "slow_add:2+3")).toHaveLength(1);
     for (const n of names) expect(await eb.outputs(n)).toEqual({ sum: int(5) });
   }, 60_000);
+});
+
+describe("restarts", () => {
+  it("a closed engine writes nothing more; the next one re-attaches to the running attempt and finishes the execution", async () => {
+    const name = await eb.execute({ workflow: "sleepy_flow" }, { ms: int(700) });
+    const key = { project: PROJECT, domain: DOMAIN, name };
+    for (let i = 0; i < 200; i++) {
+      const nodes = await eb.backend.store.listNodeExecutions(key);
+      const attempts = nodes[0] ? await eb.backend.store.listNodeAttempts(key, nodes[0].nodeId) : [];
+      if (attempts[0]?.runner && attempts[0].runner.id !== "queued") break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await eb.engine.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await eb.backend.store.getExecution(key))!.phase).toBe("RUNNING");
+
+    const runner = createLocalProcessRunner({ logDir: join(eb.backend.dir, "logs"), env: { PETREL_TEST_MARKS: eb.marksDir } });
+    const engine = createEngine({ deps: eb.backend.deps, runner, endpoint: () => eb.backend.url!, ...(eb.catalog ? { catalog: eb.catalog } : {}) });
+    eb.backend.deps.engine = engine;
+    eb.engine = engine;
+    eb.runner = runner;
+    await engine.start();
+    const record = await engine.wait(key);
+    expect(record.phase, JSON.stringify(record.error)).toBe("SUCCEEDED");
+    const node = (await eb.backend.store.listNodeExecutions(key))[0]!;
+    // The attempt that was running when the first engine closed is the one that finished.
+    expect(node.attempts).toBe(1);
+    expect(await eb.outputs(name)).toEqual({ slept: int(700) });
+  }, 30_000);
 });
 
 describe("bad task behaviour", () => {

@@ -104,7 +104,7 @@ export async function startEngineBackend(options: EngineBackendOptions = {}): Pr
       expect(`${res.status} ${text}`).toMatch(/^201 /);
       return (JSON.parse(text) as { name: string }).name;
     },
-    wait: (name) => engine.wait({ project: PROJECT, domain: DOMAIN, name }),
+    wait: (name) => eb.engine.wait({ project: PROJECT, domain: DOMAIN, name }),
     async nodes(name) {
       const list = await backend.store.listNodeExecutions({ project: PROJECT, domain: DOMAIN, name });
       return Object.fromEntries(list.map((n) => [n.nodeId, n]));
@@ -121,7 +121,7 @@ export async function startEngineBackend(options: EngineBackendOptions = {}): Pr
       }
     },
     async close() {
-      await engine.close();
+      await eb.engine.close();
       await catalog?.close();
       await backend.close();
       rmSync(marksDir, { recursive: true, force: true });
