@@ -55,6 +55,7 @@ async function backendWithBundle(): Promise<{ backend: TestBackend; request(i: n
   backend.deps.engine = {
     created() {},
     terminated() {},
+    heartbeat: () => true,
     reportOutcome: (key) => backend.store.getNodeExecution(key.execution, key.node),
     recordCheckpoint: async () => {},
     logs: { read: async () => undefined },

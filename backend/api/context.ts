@@ -41,6 +41,8 @@ export interface EngineHooks {
   terminated(record: ExecutionRecord): void;
   /** A runtime reports how its attempt ended; resolves with the node as recorded after it. */
   reportOutcome(key: AttemptKey, outcome: AttemptOutcome): Promise<NodeExecutionRecord | undefined>;
+  /** A runtime says its attempt is alive; false when the attempt no longer runs here (the runtime then stops). */
+  heartbeat(key: AttemptKey): boolean;
   /** A runtime recorded a checkpoint for its node. */
   recordCheckpoint(key: AttemptKey, checkpoint: BlobRef): Promise<void>;
   /** Logs of attempts. */

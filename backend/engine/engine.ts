@@ -14,7 +14,7 @@ import type { Catalog } from "../catalog/index.js";
 import type { EngineOptions } from "./types.js";
 
 /** What an execution run needs from its engine. */
-export interface EngineContext extends Required<Pick<EngineOptions, "deps" | "runner" | "endpoint" | "maxParallelism" | "systemRetries" | "retryBackoffMs" | "maxRetryBackoffMs" | "reservationTtlMs" | "timeoutGraceMs">> {
+export interface EngineContext extends Required<Pick<EngineOptions, "deps" | "runner" | "endpoint" | "maxParallelism" | "systemRetries" | "retryBackoffMs" | "maxRetryBackoffMs" | "reservationTtlMs" | "timeoutGraceMs" | "heartbeatTimeoutMs">> {
   catalog: Catalog | undefined;
   onError(error: unknown, where: string): void;
   /** Whether the engine was closed: runs stop where they are, writing nothing more. */
@@ -84,6 +84,7 @@ export class Engine implements EngineHooks {
       maxRetryBackoffMs: options.maxRetryBackoffMs ?? 30_000,
       reservationTtlMs: options.reservationTtlMs ?? 30_000,
       timeoutGraceMs: options.timeoutGraceMs ?? 5_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
       onError,
       entity: (id) => this.entity(id),
       runToEnd: (record) => this.run(record),
@@ -152,6 +153,13 @@ export class Engine implements EngineHooks {
     // A repeated report of an attempt that already ended is harmless.
     if (attempt && attempt.phase !== "RUNNING") return node;
     throw new ApiError(409, API_ERRORS.INVALID_STATE, staleAttempt(key.node, key.attempt), { details: { phase: node.phase, attempts: node.attempts } });
+  }
+
+  heartbeat(key: AttemptKey): boolean {
+    const live = this.runs.get(keyString(key.execution))?.run.attempt(key.node, key.attempt);
+    if (!live || live.settled) return false;
+    live.lastSeen = Date.now();
+    return true;
   }
 
   async recordCheckpoint(key: AttemptKey, checkpoint: BlobRef): Promise<void> {

@@ -53,6 +53,8 @@ export class NodeFailure extends Error {
 /** An attempt the engine waits on: settled once by whichever report comes first. */
 export class LiveAttempt {
   handle: RunnerHandle | undefined;
+  /** When its runtime last said it was alive (undefined: it has not yet). */
+  lastSeen: number | undefined;
   private settleOutcome!: (o: AttemptOutcome | { phase: "ABORTED"; reason: string }) => void;
   readonly outcome: Promise<AttemptOutcome | { phase: "ABORTED"; reason: string }>;
   /** Resolves with the node record once the outcome is stored. */
@@ -576,7 +578,17 @@ export class ExecutionRun {
           if (live.handle) this.ctx.runner.abort(assignment, live.handle, "timeout").catch(() => undefined);
         }, limits.timeoutMs + this.ctx.timeoutGraceMs);
       }
-      const outcome = await live.outcome;
+      let watchdog: NodeJS.Timeout | undefined;
+      const silence = this.ctx.heartbeatTimeoutMs;
+      if (silence > 0 && !this.ctx.runner.capabilities.reportsOutcomes) {
+        // A runtime that heartbeats and then falls silent is stuck or gone, whatever its process looks like.
+        watchdog = setInterval(() => {
+          if (live.settled || live.lastSeen === undefined || Date.now() - live.lastSeen <= silence) return;
+          live.settle({ phase: "FAILED", error: { kind: "system", code: "ATTEMPT_LOST", message: `no heartbeat from attempt ${attemptNo} for ${Math.round((Date.now() - live.lastSeen) / 1000)} s (its process or pod is stuck or gone); it was stopped`, retryable: true } });
+          if (live.handle) this.ctx.runner.abort(assignment, live.handle, "no heartbeat").catch(() => undefined);
+        }, Math.max(50, silence / 4));
+      }
+      const outcome = await live.outcome.finally(() => clearInterval(watchdog));
       const now = clock.now();
       const handle = live.handle ? { runner: live.handle } : {};
       if (outcome.phase === "ABORTED") {

@@ -22,6 +22,11 @@ export interface EngineOptions {
   maxRetryBackoffMs?: number;
   /** A cache reservation expires this long after its last heartbeat (default 30 s). */
   reservationTtlMs?: number;
+  /**
+   * An attempt whose runtime heartbeats (over HTTP: processes, pods) and then falls
+   * silent this long is declared lost (a system error) and stopped (default 60 s).
+   */
+  heartbeatTimeoutMs?: number;
   /** How long past a task's timeout the engine waits for its runtime to report before killing it (default 5 s). */
   timeoutGraceMs?: number;
   /** Unexpected engine errors (default: console.error). */

@@ -14,6 +14,8 @@ export const RUNTIME_OPTIONAL_ENV = {
   blobRoot: "PETREL_BLOB_ROOT",
   /** How long reporting the outcome keeps retrying, in ms (default 10 min). */
   reportDeadlineMs: "PETREL_REPORT_DEADLINE_MS",
+  /** How often the runtime tells the backend it is alive, in ms (default 10 s; 0: never). */
+  heartbeatMs: "PETREL_HEARTBEAT_MS",
 } as const;
 
 /** Exit codes of the runtime process. */
@@ -39,3 +41,6 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): 
   const n = Number(env[name]);
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
+
+/** A runtime's heartbeat interval unless PETREL_HEARTBEAT_MS says otherwise. */
+export const DEFAULT_HEARTBEAT_MS = 10_000;

@@ -61,6 +61,8 @@ export interface BackendClient {
   checkpoint(ref: BlobRef): Promise<void>;
   /** Posts the outcome, retrying unavailability until `deadlineMs` (default 10 min); rejects when the deadline passes. */
   report(outcome: AttemptOutcome, deadlineMs?: number): Promise<ReportResult>;
+  /** Tells the backend the attempt is alive, once (no retries); resolves with whether it still runs there, or undefined when unreachable. */
+  heartbeat(): Promise<boolean | undefined>;
 }
 
 /**
@@ -120,6 +122,15 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
         JSON_REQUEST_TIMEOUT_MS,
         deadline,
       );
+    },
+    async heartbeat() {
+      try {
+        const res = await send(`${nodePath}/attempts/${assignment.attempt}/heartbeat`, { method: "POST", headers: auth }, JSON_REQUEST_TIMEOUT_MS);
+        if (res.status !== 200) return undefined;
+        return (JSON.parse(res.body.toString("utf8")) as { running: boolean }).running;
+      } catch {
+        return undefined;
+      }
     },
     async report(outcome, deadlineMs = DEFAULT_REPORT_DEADLINE_MS) {
       try {

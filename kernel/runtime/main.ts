@@ -11,7 +11,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseAssignment } from "./assignment.js";
-import { envInt, RUNTIME_EXIT, RUNTIME_OPTIONAL_ENV } from "./env.js";
+import { DEFAULT_HEARTBEAT_MS, envInt, RUNTIME_EXIT, RUNTIME_OPTIONAL_ENV } from "./env.js";
 import { createBackendClient, DEFAULT_REPORT_DEADLINE_MS, type BackendClient } from "./http.js";
 import { captureProcessOutput, DEFAULT_LOG_MAX_BYTES } from "./log-capture.js";
 import { RUNTIME_ENV, type AttemptAssignment, type AttemptOutcome } from "./protocol.js";
@@ -33,6 +33,18 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const home = resolve(env[RUNTIME_ENV.home] || ".petrel");
   const bundleDir = join(home, "bundles");
   const client = createBackendClient({ endpoint, token, assignment, bundleCacheDir: bundleDir });
+
+  // Heartbeats from the start: the backend learns the attempt is alive, and the attempt learns when it should stop.
+  const stop = new AbortController();
+  const beat = () =>
+    void client.heartbeat().then((running) => {
+      if (running === false) stop.abort(new Error("the backend no longer runs this attempt (terminated, timed out or declared lost)"));
+    });
+  const heartbeatMs = envInt(env, RUNTIME_OPTIONAL_ENV.heartbeatMs, DEFAULT_HEARTBEAT_MS);
+  if (heartbeatMs > 0) {
+    beat();
+    setInterval(beat, heartbeatMs).unref();
+  }
 
   // Ask the backend now; load the kernel while the answers travel.
   const inputs = client.inputs();
@@ -58,7 +70,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
         recordCheckpoint: (ref) => client.checkpoint(ref),
         log: (line) => process.stdout.write(`${line}\n`),
       },
-      { bundleDir },
+      { bundleDir, signal: stop.signal },
     ),
     crashed,
   ]);

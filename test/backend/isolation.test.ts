@@ -75,7 +75,7 @@ const ENTITY_NAMES: Record<string, string> = { tasks: "add", workflows: "pipelin
  * from isolation's 404: no engine runs in this backend, and the seeded "bundle"
  * is placeholder bytes that registration cannot read.
  */
-const CONTROL_STATUS: Record<string, number> = { reportAttemptOutcome: 409, getAttemptLogs: 404, registerBundle: 400 };
+const CONTROL_STATUS: Record<string, number> = { reportAttemptOutcome: 409, heartbeatAttempt: 409, getAttemptLogs: 404, registerBundle: 400 };
 const expectControl = async (route: RouteDef, res: Response) => {
   const expected = CONTROL_STATUS[route.operationId];
   if (expected === undefined) expect(res.status, await res.clone().text()).toBeLessThan(300);

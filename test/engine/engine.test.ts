@@ -11,8 +11,9 @@ import { createLocalProcessRunner } from "../../backend/plugins/index.js";
 import { bool, DOMAIN, fixturesBundle, int, list, PROJECT, startEngineBackend, str, type EngineBackend } from "./harness.js";
 
 let eb: EngineBackend;
+const ENGINE_OPTIONS = { systemRetries: 1, timeoutGraceMs: 2_000, heartbeatTimeoutMs: 1_000 };
 beforeAll(async () => {
-  eb = await startEngineBackend({ engine: { systemRetries: 1, timeoutGraceMs: 2_000 } });
+  eb = await startEngineBackend({ engine: ENGINE_OPTIONS });
   await eb.register();
 }, 60_000);
 afterAll(async () => eb?.close());
@@ -247,8 +248,15 @@ describe("restarts", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect((await eb.backend.store.getExecution(key))!.phase).toBe("RUNNING");
 
-    const runner = createLocalProcessRunner({ logDir: join(eb.backend.dir, "logs"), env: { PETREL_TEST_MARKS: eb.marksDir } });
-    const engine = createEngine({ deps: eb.backend.deps, runner, endpoint: () => eb.backend.url!, ...(eb.catalog ? { catalog: eb.catalog } : {}) });
+    const runner = createLocalProcessRunner({ logDir: join(eb.backend.dir, "logs"), env: { PETREL_TEST_MARKS: eb.marksDir, PETREL_HEARTBEAT_MS: "100" } });
+    const engine = createEngine({
+      deps: eb.backend.deps,
+      runner,
+      endpoint: () => eb.backend.url!,
+      ...(eb.catalog ? { catalog: eb.catalog } : {}),
+      retryBackoffMs: 10,
+      ...ENGINE_OPTIONS,
+    });
     eb.backend.deps.engine = engine;
     eb.engine = engine;
     eb.runner = runner;
@@ -259,6 +267,36 @@ describe("restarts", () => {
     // The attempt that was running when the first engine closed is the one that finished.
     expect(node.attempts).toBe(1);
     expect(await eb.outputs(name)).toEqual({ slept: int(700) });
+  }, 30_000);
+});
+
+describe("heartbeats", () => {
+  it("an attempt whose runtime stops heartbeating is declared lost, stopped and retried on the system budget", async () => {
+    const name = await eb.execute({ workflow: "misbehave_flow" }, { how: str("hang") });
+    const key = { project: PROJECT, domain: DOMAIN, name };
+    const attemptsOf = async () => {
+      const node = (await eb.backend.store.listNodeExecutions(key))[0];
+      return node ? eb.backend.store.listNodeAttempts(key, node.nodeId) : [];
+    };
+    let pid: number | undefined;
+    for (let i = 0; i < 200 && pid === undefined; i++) {
+      const id = (await attemptsOf())[0]?.runner?.id;
+      if (id !== undefined && id !== "queued") pid = Number(id);
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 1_000)); // it loads, and heartbeats
+    process.kill(pid!, "SIGSTOP"); // alive as a process, silent as a runtime
+    for (let i = 0; i < 200 && (await attemptsOf()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const [first] = await attemptsOf();
+    expect(first!.error).toMatchObject({ kind: "system", code: "ATTEMPT_LOST", message: expect.stringContaining("no heartbeat from attempt 0") });
+    const res = await eb.backend.request(`/projects/${PROJECT}/domains/${DOMAIN}/executions/${name}/terminate`, { method: "POST", json: { cause: "done" } });
+    expect(res.status).toBe(200);
+    expect((await eb.wait(name)).phase).toBe("ABORTED");
+    try {
+      process.kill(pid!, "SIGKILL");
+    } catch {
+      // already gone: the runner killed it
+    }
   }, 30_000);
 });
 

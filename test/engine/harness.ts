@@ -75,7 +75,8 @@ export async function startEngineBackend(options: EngineBackendOptions = {}): Pr
   const runner = createLocalProcessRunner({
     logDir: join(backend.dir, "logs"),
     ...(options.warm ? { warm: { workers: options.warm, blobRoot: join(backend.dir, "blobs") } } : {}),
-    env: { PETREL_TEST_MARKS: marksDir },
+    // Fast heartbeats, so a silent runtime is noticed within a test.
+    env: { PETREL_TEST_MARKS: marksDir, PETREL_HEARTBEAT_MS: "100" },
   });
   const catalog = options.noCatalog ? undefined : await openCatalog({ kind: "sqlite", path: join(backend.dir, "catalog.sqlite") });
   const engine = createEngine({

@@ -41,6 +41,7 @@ export async function startRunnerBackend(): Promise<RunnerBackend> {
   backend.deps.engine = {
     created() {},
     terminated() {},
+    heartbeat: () => true,
     async reportOutcome(key, outcome) {
       reports.push({ key, outcome, at: Date.now() });
       return backend.store.getNodeExecution(key.execution, key.node);

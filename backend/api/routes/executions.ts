@@ -373,6 +373,21 @@ export const executionRouteDefs: RouteDef[] = [
     },
   },
   {
+    method: "POST",
+    path: `${NODE}/attempts/{attempt}/heartbeat`,
+    operationId: "heartbeatAttempt",
+    summary: "A runtime says its attempt is alive (its node token). `running: false` tells it to stop: the attempt was terminated, timed out or declared lost.",
+    tag: "data",
+    access: "node",
+    responses: { 200: { description: "Whether the attempt still runs.", schema: "object" }, 409: { description: "This server runs no execution engine.", schema: "Error" } },
+    authorize: nodeAccess("write"),
+    async handle(ctx) {
+      const engine = ctx.deps.engine;
+      if (!engine) throw new ApiError(409, API_ERRORS.INVALID_STATE, "this server runs no execution engine");
+      return json(ctx, 200, { running: engine.heartbeat({ execution: keyOf(ctx), node: ctx.params.node!, attempt: Number(ctx.params.attempt) }) });
+    },
+  },
+  {
     method: "GET",
     path: `${NODE}/attempts/{attempt}/logs`,
     operationId: "getAttemptLogs",
