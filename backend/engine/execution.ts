@@ -36,7 +36,7 @@ import {
 } from "../../kernel/index.js";
 import type { AttemptAssignment, AttemptOutcome } from "../../kernel/index.js";
 import { literalProblem, loadLiterals, storeLiterals } from "../api/index.js";
-import type { EntityRecord, ExecutionKey, ExecutionRecord, NodeAttemptRecord, NodeCacheInfo, NodeExecutionRecord, RunnerHandle } from "../store/index.js";
+import type { EntityRecord, ExecutionKey, ExecutionRecord, NodeAttemptRecord, NodeExecutionRecord, RunnerHandle } from "../store/index.js";
 import type { EngineContext } from "./engine.js";
 
 /** A failure that ends a node, carrying its record. */
@@ -120,7 +120,7 @@ class GraphScope implements BindingScope {
 export class ExecutionRun {
   readonly key: ExecutionKey;
   private readonly abortController = new AbortController();
-  readonly live = new Map<string, LiveAttempt>();
+  private readonly live = new Map<string, LiveAttempt>();
   private readonly slots: Semaphore;
   /** Node records already stored for this execution (a resumed run adopts them). */
   private stored = new Map<string, NodeExecutionRecord>();
@@ -838,5 +838,3 @@ function abortedFailure(signal: AbortSignal, reason?: string): FailureRecord {
 export function staleAttempt(node: string, attempt: number): string {
   return `attempt ${attempt} of node ${node} is not running`;
 }
-
-export type { NodeCacheInfo };
