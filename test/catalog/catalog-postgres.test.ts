@@ -39,11 +39,13 @@ if (unavailable) {
       const own = newSchema();
       const catalog = await openCatalog({ kind: "postgres", url: POSTGRES_URL, schema: own });
       try {
-        await admin.query(`DROP TABLE "${own}".petrel_catalog_entries`);
         const key = computeCacheKey(task({ name: "t", inputs: {}, outputs: {}, cache: true }, () => ({})).spec, {});
         const dir = mkdtempSync(join(tmpdir(), "petrel-catalog-blobs-"));
         const blobs = createFileBlobStore({ root: dir });
         onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+        // Working first (so keyv's lazy table setup is done and cannot recreate the table), then broken.
+        expect((await catalog.lookup({ project: "alpha", domain: "development" }, key, blobs)).status).toBe("MISS");
+        await admin.query(`DROP TABLE "${own}".petrel_catalog_entries`);
         await expect(catalog.lookup({ project: "alpha", domain: "development" }, key, blobs)).rejects.toMatchObject({
           name: "CatalogError",
           code: "CATALOG_UNAVAILABLE",
