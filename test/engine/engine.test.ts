@@ -11,7 +11,8 @@ import { createLocalProcessRunner } from "../../backend/plugins/index.js";
 import { bool, DOMAIN, fixturesBundle, int, list, PROJECT, startEngineBackend, str, type EngineBackend } from "./harness.js";
 
 let eb: EngineBackend;
-const ENGINE_OPTIONS = { systemRetries: 1, timeoutGraceMs: 2_000, heartbeatTimeoutMs: 1_000 };
+// Silence long enough to be sure (a task busy writing 100 MB of logs heartbeats late), short enough for a test.
+const ENGINE_OPTIONS = { systemRetries: 1, timeoutGraceMs: 2_000, heartbeatTimeoutMs: 3_000 };
 beforeAll(async () => {
   eb = await startEngineBackend({ engine: ENGINE_OPTIONS });
   await eb.register();
