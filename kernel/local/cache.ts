@@ -3,7 +3,7 @@
  * keyv. A hit is served only when every blob its outputs refer to is still present,
  * and a miss always says why.
  */
-import { Keyv } from "keyv";
+import type { Keyv } from "keyv";
 import { blobsOf, type CacheStatus, type LiteralMap } from "../model/index.js";
 import { explainMiss, type BlobAccess, type CacheKey, type CacheKeyParts } from "../types/index.js";
 

@@ -5,7 +5,9 @@
  */
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Keyv } from "keyv";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type * as KeyvModule from "keyv";
 import { createFsBlobStore, createMemoryBlobStore, createTypeEngine, type BlobAccess, type TypeEngine } from "../types/index.js";
 import { LocalCache } from "./cache.js";
 import type { LocalEntities, LocalEnvironment } from "./engine.js";
@@ -56,12 +58,20 @@ export function resolveCacheDir(options: LocalRunOptions): string {
   return resolve(options.cacheDir ?? process.env.PETREL_HOME ?? join(process.cwd(), ".petrel"));
 }
 
+/**
+ * keyv, loaded when a cache is first opened: a task process that never caches
+ * should not pay for it. Loaded by path through require(esm): the same module
+ * instance an `import "keyv"` gives.
+ */
+let keyvModule: typeof KeyvModule | undefined;
+const keyv = () => (keyvModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve("keyv"))) as typeof KeyvModule);
+
 /** Opens (once per directory) the cache and blob store under `dir`. */
 export function openLocalStore(dir: string): Store {
   let store = stores.get(dir);
   if (!store) {
-    const keyv = new Keyv({ store: createSqliteStore({ path: join(dir, "cache.sqlite") }), namespace: "petrel" });
-    store = { cache: new LocalCache(keyv), blobs: createFsBlobStore(join(dir, "blobs")) };
+    const entries = new (keyv().Keyv)({ store: createSqliteStore({ path: join(dir, "cache.sqlite") }), namespace: "petrel" });
+    store = { cache: new LocalCache(entries), blobs: createFsBlobStore(join(dir, "blobs")) };
     stores.set(dir, store);
   }
   return store;
