@@ -119,11 +119,6 @@ export class Engine implements EngineHooks {
     return this.run(record);
   }
 
-  /** Executions running in this engine. */
-  get running(): number {
-    return this.runs.size;
-  }
-
   // ---- EngineHooks ----------------------------------------------------------------------
 
   created(record: ExecutionRecord): void {
@@ -138,20 +133,22 @@ export class Engine implements EngineHooks {
 
   async reportOutcome(key: AttemptKey, outcome: AttemptOutcome): Promise<NodeExecutionRecord | undefined> {
     await this.start();
-    // Right after a restart the execution may still be loading its nodes: give it a moment to re-attach.
-    for (let waited = 0; ; waited += 25) {
-      const run = this.runs.get(keyString(key.execution))?.run;
-      const stored = run?.report(key.node, key.attempt, outcome);
-      if (stored) return stored;
-      if (!run || waited >= 5_000) break;
-      await sleep(25);
-    }
+    const live = () => this.runs.get(keyString(key.execution))?.run.report(key.node, key.attempt, outcome);
+    const stored = live();
+    if (stored) return stored;
     const node = await this.ctx.deps.store.getNodeExecution(key.execution, key.node);
     if (!node) return undefined;
-    const attempts = await this.ctx.deps.store.listNodeAttempts(key.execution, key.node);
-    const attempt = attempts.find((a) => a.attempt === key.attempt);
+    const attempt = (await this.ctx.deps.store.listNodeAttempts(key.execution, key.node)).find((a) => a.attempt === key.attempt);
     // A repeated report of an attempt that already ended is harmless.
     if (attempt && attempt.phase !== "RUNNING") return node;
+    // Stored as running but not live yet: right after a restart, its execution may still be loading; give it a moment to re-attach.
+    if (attempt && this.runs.has(keyString(key.execution))) {
+      for (let waited = 0; waited < 5_000; waited += 25) {
+        await sleep(25);
+        const late = live();
+        if (late) return late;
+      }
+    }
     throw new ApiError(409, API_ERRORS.INVALID_STATE, staleAttempt(key.node, key.attempt), { details: { phase: node.phase, attempts: node.attempts } });
   }
 

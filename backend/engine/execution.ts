@@ -62,7 +62,7 @@ export class LiveAttempt {
   resolveStored!: (n: NodeExecutionRecord) => void;
   settled = false;
 
-  constructor(readonly assignment: AttemptAssignment) {
+  constructor() {
     this.outcome = new Promise((r) => (this.settleOutcome = r));
     this.stored = new Promise((r) => (this.resolveStored = r));
   }
@@ -175,7 +175,8 @@ export class ExecutionRun {
       if (done) this.record = done.record;
       if (!(e instanceof NodeFailure) && !this.signal.aborted && !this.ctx.closed()) this.ctx.onError(e, `execution ${this.key.name}`);
     }
-    return (await store.getExecution(this.key).catch(() => undefined)) ?? this.record;
+    // Every update above returns the execution as stored (a concurrent terminate included).
+    return this.record;
   }
 
   /** Stops everything: running attempts are aborted, nothing new starts, child executions are terminated. */
@@ -522,7 +523,7 @@ export class ExecutionRun {
       // The latest checkpoint: an earlier attempt's, or the recovered execution's.
       ...(record.checkpoint ? { checkpoint: record.checkpoint } : {}),
     };
-    const live = new LiveAttempt(assignment);
+    const live = new LiveAttempt();
     this.live.set(attemptId(id, attemptNo), live);
     // Terminate, or a sibling failing under fail_immediately: stop the attempt where it runs.
     const onAbort = () => {

@@ -42,6 +42,7 @@ import {
   declaredTypes,
   mapInstances,
   mapNodeInputTypes,
+  resolveBinding,
   resolveNodeInputs,
   withWorkflowDefaults,
   type BindingScope,
@@ -140,7 +141,7 @@ interface NodeState {
   dependents: NodeState[];
 }
 
-class WorkflowExecution implements Scope {
+class WorkflowExecution implements BindingScope {
   readonly record: RunRecord;
   failedNode: string | undefined;
   private readonly states = new Map<string, NodeState>();
@@ -289,30 +290,15 @@ class WorkflowExecution implements Scope {
   }
 
   resolve(binding: Binding): Literal {
-    switch (binding.kind) {
-      case "input": {
-        const lit = this.inputs[binding.name];
-        if (!lit) throw new OutputShapeError(`workflow ${this.spec.name}`, `input ${binding.name} has no value`);
-        return lit;
-      }
-      case "output": {
-        const lit = this.states.get(binding.node)?.record.outputs?.[binding.output];
-        if (!lit) {
-          throw new OutputShapeError(`workflow ${this.spec.name}`, `node ${binding.node} has no output ${binding.output}`);
-        }
-        return lit;
-      }
-      case "literal":
-        return binding.literal;
-      case "list":
-        return { kind: "list", items: binding.items.map((b) => this.resolve(b)) };
-      case "map":
-        return {
-          kind: "map",
-          entries: Object.fromEntries(Object.entries(binding.entries).map(([k, b]) => [k, this.resolve(b)])),
-        };
-    }
+    return resolveBinding(binding, this.lookup);
   }
+
+  /** The value of a workflow input or a node output (made once: resolve runs for every binding of every node). */
+  private readonly lookup = (b: Extract<Binding, { kind: "input" | "output" }>): Literal => {
+    const lit = b.kind === "input" ? this.inputs[b.name] : this.states.get(b.node)?.record.outputs?.[b.output];
+    if (!lit) throw new OutputShapeError(`workflow ${this.spec.name}`, b.kind === "input" ? `input ${b.name} has no value` : `node ${b.node} has no output ${b.output}`);
+    return lit;
+  };
 }
 
 /** Every field present from the start, so records share one shape (V8 hidden class). */
@@ -348,8 +334,6 @@ function summarizeCache(children: NodeRecord[]): NodeRecord["cache"] {
 /** Shared, frozen: most records never change their cache field. */
 const CACHE_NOT_LOOKED_UP: NodeRecord["cache"] = Object.freeze({ status: "DISABLED" });
 
-/** How a node reads its bindings: the enclosing workflow's inputs and node outputs. */
-type Scope = BindingScope;
 
 /** A concurrency slot a task node may already hold when it starts (handed to its first attempt). */
 interface Slot {
@@ -359,7 +343,7 @@ interface Slot {
 async function executeNode(
   node: Node,
   record: NodeRecord,
-  scope: Scope,
+  scope: BindingScope,
   shared: Shared,
   prefix: string,
   slot: Slot = { held: false },
@@ -492,7 +476,7 @@ async function runMap(node: MapNode, task: LocalTask, record: NodeRecord, shared
   return outputs;
 }
 
-async function runBranch(node: BranchNode, record: NodeRecord, scope: Scope, shared: Shared, prefix: string): Promise<LiteralMap> {
+async function runBranch(node: BranchNode, record: NodeRecord, scope: BindingScope, shared: Shared, prefix: string): Promise<LiteralMap> {
   const choice = chooseBranch(node, scope);
   if ("error" in choice) {
     record.error = { kind: "user", code: "BRANCH_NO_MATCH", message: choice.error, retryable: false };

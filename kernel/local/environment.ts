@@ -5,10 +5,8 @@
  */
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import type * as KeyvModule from "keyv";
-import { createFsBlobStore, createMemoryBlobStore, createTypeEngine, type BlobAccess, type TypeEngine } from "../types/index.js";
+import { createFsBlobStore, createMemoryBlobStore, createTypeEngine, lazyModule, type BlobAccess, type TypeEngine } from "../types/index.js";
 import { LocalCache } from "./cache.js";
 import type { LocalEntities, LocalEnvironment } from "./engine.js";
 import type { RunEvent } from "./records.js";
@@ -58,13 +56,8 @@ export function resolveCacheDir(options: LocalRunOptions): string {
   return resolve(options.cacheDir ?? process.env.PETREL_HOME ?? join(process.cwd(), ".petrel"));
 }
 
-/**
- * keyv, loaded when a cache is first opened: a task process that never caches
- * should not pay for it. Loaded by path through require(esm): the same module
- * instance an `import "keyv"` gives.
- */
-let keyvModule: typeof KeyvModule | undefined;
-const keyv = () => (keyvModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve("keyv"))) as typeof KeyvModule);
+/** keyv, loaded when a cache is first opened. */
+const keyv = lazyModule<typeof KeyvModule>("keyv");
 
 /** Opens (once per directory) the cache and blob store under `dir`. */
 export function openLocalStore(dir: string): Store {

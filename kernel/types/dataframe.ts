@@ -29,22 +29,14 @@
  * danfo row index is not carried: rows come back numbered 0..n-1.
  */
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { lazyModule } from "./lazy.js";
 import type { Data } from "apache-arrow";
 import type * as ArrowModule from "apache-arrow";
 import type { Table } from "apache-arrow";
 import { PetrelError } from "../model/index.js";
 
-/**
- * Apache Arrow, loaded on first use: importing it costs a few hundred
- * milliseconds, which a task process that never touches a DataFrame should not
- * pay. Loaded by path through require(esm), so it is the same module instance
- * that `import "apache-arrow"` gives elsewhere (`instanceof Table` holds).
- */
-let arrowModule: typeof ArrowModule | undefined;
-function arrow(): typeof ArrowModule {
-  return (arrowModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve("apache-arrow"))) as typeof ArrowModule);
-}
+/** Apache Arrow, loaded on the first DataFrame conversion. */
+const arrow = lazyModule<typeof ArrowModule>("apache-arrow");
 
 /** Logical kind of a column, independent of its Arrow or danfo representation. */
 export type ColumnKind = "int" | "float" | "string" | "bool" | "datetime";

@@ -28,3 +28,4 @@ export {
 } from "./dataframe.js";
 export * from "./cache-key.js";
 export * from "./adapt.js";
+export { lazyModule } from "./lazy.js";

@@ -2,7 +2,7 @@
 import { isTerminalPhase, type LiteralMap, type LiteralType, type WorkflowSpec } from "../../../kernel/index.js";
 import type { AttemptOutcome } from "../../../kernel/index.js";
 import type { ExecutionKey, NodeExecutionRecord, StoredLiterals } from "../../store/index.js";
-import type { RouteContext } from "../context.js";
+import type { EngineHooks, RouteContext } from "../context.js";
 import { API_ERRORS, ApiError, badRequest, notFound } from "../errors.js";
 import {
   createExecution,
@@ -24,6 +24,12 @@ import { SLICE_QUERY } from "./blobs.js";
 const EXECUTIONS = "/projects/{project}/domains/{domain}/executions";
 const EXECUTION = `${EXECUTIONS}/{execution}`;
 const NODE = `${EXECUTION}/nodes/{node}`;
+
+/** The engine runtimes report to; 409 on a server that runs none. */
+function engineOr409(ctx: RouteContext): EngineHooks {
+  if (!ctx.deps.engine) throw new ApiError(409, API_ERRORS.INVALID_STATE, "this server runs no execution engine");
+  return ctx.deps.engine;
+}
 
 const keyOf = (ctx: RouteContext): ExecutionKey => ({ project: ctx.params.project!, domain: ctx.params.domain!, name: ctx.params.execution! });
 
@@ -363,8 +369,7 @@ export const executionRouteDefs: RouteDef[] = [
     },
     authorize: nodeAccess("write"),
     async handle(ctx) {
-      const engine = ctx.deps.engine;
-      if (!engine) throw new ApiError(409, API_ERRORS.INVALID_STATE, "this server runs no execution engine");
+      const engine = engineOr409(ctx);
       const key = keyOf(ctx);
       await getExecutionOr404(ctx.deps, key);
       const node = await engine.reportOutcome({ execution: key, node: ctx.params.node!, attempt: Number(ctx.params.attempt) }, ctx.body as AttemptOutcome);
@@ -382,8 +387,7 @@ export const executionRouteDefs: RouteDef[] = [
     responses: { 200: { description: "Whether the attempt still runs.", schema: "object" }, 409: { description: "This server runs no execution engine.", schema: "Error" } },
     authorize: nodeAccess("write"),
     async handle(ctx) {
-      const engine = ctx.deps.engine;
-      if (!engine) throw new ApiError(409, API_ERRORS.INVALID_STATE, "this server runs no execution engine");
+      const engine = engineOr409(ctx);
       return json(ctx, 200, { running: engine.heartbeat({ execution: keyOf(ctx), node: ctx.params.node!, attempt: Number(ctx.params.attempt) }) });
     },
   },
