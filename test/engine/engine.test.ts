@@ -315,6 +315,30 @@ describe("bad task behaviour", () => {
     expect(record.error).toMatchObject({ kind: "user", code: "TYPE_MISMATCH", retryable: false, message: expect.stringContaining("output n of task misbehave: expected int") });
   });
 
+  it("a reported outcome whose outputs do not fit the interface fails the node on the engine's own check", async () => {
+    const name = await eb.execute({ workflow: "misbehave_flow" }, { how: str("hang") });
+    const key = { project: PROJECT, domain: DOMAIN, name };
+    let node: Awaited<ReturnType<typeof eb.backend.store.listNodeExecutions>>[number] | undefined;
+    let pid = Number.NaN;
+    for (let i = 0; i < 200 && Number.isNaN(pid); i++) {
+      node = (await eb.backend.store.listNodeExecutions(key))[0];
+      pid = node ? Number((await eb.backend.store.listNodeAttempts(key, node.nodeId))[0]?.runner?.id) : Number.NaN;
+      if (Number.isNaN(pid)) await new Promise((r) => setTimeout(r, 25));
+    }
+    // What a runtime with a broken type engine would send: its node token, a string for an int output.
+    const { token } = await eb.backend.store.createNodeToken({ execution: key, node: node!.nodeId });
+    const res = await eb.backend.request(`/projects/${PROJECT}/domains/${DOMAIN}/executions/${name}/nodes/${encodeURIComponent(node!.nodeId)}/attempts/0/outcome`, {
+      method: "POST",
+      token,
+      json: { phase: "SUCCEEDED", outputs: { n: str("seven") } },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const record = await eb.wait(name);
+    expect(record.phase).toBe("FAILED");
+    expect(record.error).toMatchObject({ kind: "user", code: "OUTPUTS_INVALID", retryable: false, message: expect.stringContaining("outputs.n") });
+    process.kill(-pid, "SIGKILL"); // the hanging task itself never reported
+  });
+
   it("100 MB of logs are capped, and the execution carries on", async () => {
     const { record, name, nodes } = await run("misbehave_flow", { how: str("logs") });
     expect(record.phase, JSON.stringify(record.error)).toBe("SUCCEEDED");
