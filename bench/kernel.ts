@@ -35,7 +35,7 @@ export const kernelSuite: Suite = {
   title: "kernel: the Jupyter kernel under jupyter_client (start, cells, memory)",
   async run(options: BenchOptions): Promise<SuiteResult> {
     const prefix = mkdtempSync(join(tmpdir(), "petrel-bench-kernels-"));
-    const cli = join(ROOT, "dist", "kernel", "jupyter", "cli.js");
+    const cli = join(ROOT, "dist", "cli", "kernel.js");
     spawnSync(process.execPath, [cli, "kernel", "install", "--prefix", prefix], { stdio: "ignore" });
     spawnSync(process.execPath, [join(ROOT, "node_modules", "tslab", "bin", "tslab"), "install", "--prefix", prefix, "--binary", join(ROOT, "node_modules", ".bin", "tslab"), "--python", PYTHON], { stdio: "ignore" });
     const env = { ...process.env, JUPYTER_PATH: join(prefix, "share", "jupyter") };

@@ -4,17 +4,24 @@
  */
 import { Command } from "commander";
 import { startKernel } from "./kernel.js";
+import type { MagicExtension } from "./magics.js";
 import { DISPLAY_NAME, installKernelSpec, KERNEL_NAME } from "./kernelspec.js";
 
+/** Options of {@link kernelCommand}. */
+export interface KernelCommandOptions {
+  /** `%petrel` subcommands that libraries add, loaded with the session. */
+  magics?: () => Promise<readonly MagicExtension[]>;
+}
+
 /** The `kernel` command with its `install` subcommand. */
-export function kernelCommand(): Command {
+export function kernelCommand(commandOptions: KernelCommandOptions = {}): Command {
   const kernel = new Command("kernel")
     .description("Run the Jupyter kernel (Jupyter starts it from the kernelspec), or install its kernelspec")
     .option("--connection-file <file>", "the connection file Jupyter wrote for this kernel")
     .action(async (options: { connectionFile?: string }) => {
       const connectionFile = options.connectionFile;
       if (!connectionFile) return kernel.error("petrel kernel: --connection-file is required (or use `petrel kernel install`)");
-      const running = await startKernel({ connectionFile });
+      const running = await startKernel({ connectionFile, ...(commandOptions.magics ? { magics: commandOptions.magics } : {}) });
       await running.stopped;
       process.exit(0);
     });

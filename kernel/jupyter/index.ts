@@ -31,9 +31,14 @@ export type { KernelOptions, RunningKernel } from "./kernel.js";
 export { installKernelSpec, kernelSpec, kernelsDir, KERNEL_NAME, DISPLAY_NAME } from "./kernelspec.js";
 export type { InstallOptions, KernelSpec } from "./kernelspec.js";
 export { MAGIC_USAGE } from "./magics.js";
+export type { MagicContext, MagicExtension } from "./magics.js";
+export type { CellRegistry } from "./cells.js";
+export { UsageError } from "./errors.js";
 export { renderDagSvg } from "./render-dag.js";
+export { renderTable, arrowView, textTable, formatDuration, type TableView } from "./render-table.js";
+export { escapeHtml } from "./mime.js";
 // The wire format, for tools that talk to kernels.
 export { Signer, encodeMessage, decodeMessage, createHeader, WireError, PROTOCOL_VERSION } from "./wire.js";
 export type { ConnectionInfo, Message, MessageHeader } from "./wire.js";
-export { kernelCommand } from "./command.js";
+export { kernelCommand, type KernelCommandOptions } from "./command.js";
 export { VERSIONS } from "./versions.js";

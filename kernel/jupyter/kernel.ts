@@ -3,8 +3,9 @@
  * `kernel_info` at once; the session (TypeScript, tslab, Petrel) loads right after,
  * and requests that need it wait for it.
  */
+import type { MagicExtension } from "./magics.js";
 import type { Session } from "./session.js";
-import { KernelServer, type Request, type RequestHandler } from "./server.js";
+import type { KernelServer, Request, RequestHandler } from "./server.js";
 import { PACKAGE_ROOT, VERSIONS } from "./versions.js";
 import { PROTOCOL_VERSION, readConnectionFile, type Content } from "./wire.js";
 
@@ -15,6 +16,8 @@ export interface KernelOptions {
   cwd?: string;
   /** The kernel's own diagnostics (default: the process's stderr, which Jupyter logs). */
   log?: (message: string) => void;
+  /** Loads `%petrel` subcommands that libraries add (called once, when the session loads). */
+  magics?: () => Promise<readonly MagicExtension[]>;
 }
 
 /** A running kernel. */
@@ -67,8 +70,8 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
   let session: Promise<Session> | undefined;
   let loaded: Session | undefined;
   const loadSession = (): Promise<Session> =>
-    (session ??= import("./session.js").then(({ Session }) => {
-      loaded = new Session({ server, cwd });
+    (session ??= Promise.all([import("./session.js"), options.magics?.() ?? []]).then(([{ Session }, magics]) => {
+      loaded = new Session({ server, cwd, magics });
       return loaded;
     }));
   const warmUp = (delay: number) => setTimeout(() => void loadSession().catch((e: unknown) => log(`cannot start the session: ${String(e)}`)), delay).unref();
@@ -96,6 +99,8 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
     handlers[type] = async (r: Request) => (await loadSession()).handlers[type]!(r);
   }
 
+  // Loaded here, not at the top: importing petrel/jupyter (for display) must not load zeromq.
+  const { KernelServer } = await import("./server.js");
   const server: KernelServer = await KernelServer.start({
     connection,
     handlers,

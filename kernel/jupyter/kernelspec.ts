@@ -39,8 +39,8 @@ export interface InstallOptions {
   displayName?: string;
 }
 
-/** The built CLI next to this module, which `kernel.json` starts. */
-const CLI = fileURLToPath(new URL("./cli.js", import.meta.url));
+/** The package's kernel entry (dist/cli/kernel.js: the kernel plus the remote client's magics), which `kernel.json` starts. */
+const CLI = fileURLToPath(new URL("../../cli/kernel.js", import.meta.url));
 
 /**
  * The kernelspec. Interrupts are signals: a cell stuck in a synchronous loop never

@@ -44,12 +44,17 @@ export function splitMagics(code: string): { code: string; magics: Magic[] } {
   return { code: magics.length ? lines.join("\n") : code, magics };
 }
 
-/** Throws a UsageError listing the magics that exist when `magic` is not one of them. */
-export function checkMagic(magic: Magic): void {
-  const sub = magic.args.split(/\s+/)[0];
-  if (magic.name === "petrel" && (sub === "run" || sub === "bundle")) return;
-  const what = magic.name === "petrel" ? `%petrel ${sub || ""}`.trim() : `%${magic.name}`;
-  throw new UsageError(`unknown magic ${what} (line ${magic.line}). Magics:\n  ${MAGIC_USAGE.join("\n  ")}`);
+/**
+ * A `%petrel` subcommand that a library adds to the kernel (the remote client adds
+ * connect, register, run-remote, promote and fetch), so the kernel needs no import
+ * of it. Its usage line is listed with the built-in ones.
+ */
+export interface MagicExtension {
+  /** The subcommand: `%petrel <name> …`. */
+  name: string;
+  /** `%petrel <name> <args>  what it does`. */
+  usage: string;
+  run(args: string, ctx: MagicContext): Promise<void>;
 }
 
 /** What magics work on. */
@@ -61,13 +66,45 @@ export interface MagicContext {
   signal: AbortSignal;
 }
 
-/** Runs one (checked) magic; throws what the cell should fail with. */
-export async function runMagic(magic: Magic, ctx: MagicContext): Promise<void> {
-  const [sub, ...rest] = magic.args.split(/\s+/);
-  const args = magic.args.slice(sub!.length).trim();
-  if (sub === "run") return runLocal(args, ctx);
-  if (sub === "bundle") return showBundle(rest.filter(Boolean), ctx);
-  checkMagic(magic);
+/** The magics of one session: the built-in ones and the extensions'. */
+export class Magics {
+  private readonly extensions = new Map<string, MagicExtension>();
+
+  constructor(extensions: readonly MagicExtension[] = []) {
+    for (const e of extensions) {
+      if (e.name === "run" || e.name === "bundle") throw new Error(`a magic extension cannot replace %petrel ${e.name}`);
+      this.extensions.set(e.name, e);
+    }
+  }
+
+  /** Every magic's usage line. */
+  usage(): string[] {
+    return [...MAGIC_USAGE, ...[...this.extensions.values()].map((e) => e.usage)];
+  }
+
+  /** The subcommands. */
+  names(): string[] {
+    return ["run", "bundle", ...this.extensions.keys()];
+  }
+
+  /** Throws a UsageError listing the magics that exist when `magic` is not one of them. */
+  check(magic: Magic): void {
+    const sub = magic.args.split(/\s+/)[0];
+    if (magic.name === "petrel" && sub && this.names().includes(sub)) return;
+    const what = magic.name === "petrel" ? `%petrel ${sub || ""}`.trim() : `%${magic.name}`;
+    throw new UsageError(`unknown magic ${what} (line ${magic.line}). Magics:\n  ${this.usage().join("\n  ")}`);
+  }
+
+  /** Runs one (checked) magic; throws what the cell should fail with. */
+  async run(magic: Magic, ctx: MagicContext): Promise<void> {
+    const [sub, ...rest] = magic.args.split(/\s+/);
+    const args = magic.args.slice(sub!.length).trim();
+    if (sub === "run") return runLocal(args, ctx);
+    if (sub === "bundle") return showBundle(rest.filter(Boolean), ctx);
+    const extension = this.extensions.get(sub!);
+    if (extension) return extension.run(args, ctx);
+    this.check(magic);
+  }
 }
 
 interface Runnable {

@@ -12,7 +12,7 @@ import { compileErrorContent, interruptedContent, runtimeErrorContent, usageErro
 import { CellExecutor } from "./executor.js";
 import { plainText, toMimeBundle } from "./format.js";
 import { History, type HistoryQuery } from "./history.js";
-import { checkMagic, MAGIC_USAGE, runMagic, splitMagics, type Magic } from "./magics.js";
+import { Magics, splitMagics, type Magic, type MagicExtension } from "./magics.js";
 import type { MimeBundle } from "./mime.js";
 import { OutputRouter } from "./output.js";
 import { installRequireHook } from "./resolution.js";
@@ -38,6 +38,8 @@ export interface SessionOptions {
   server: KernelServer;
   /** The notebook's folder. */
   cwd: string;
+  /** `%petrel` subcommands added by libraries (the remote client's). */
+  magics?: readonly MagicExtension[];
 }
 
 /** The content of an execute_request. */
@@ -56,6 +58,7 @@ export class Session {
   private readonly history = new History();
   private readonly executor: CellExecutor;
   private readonly stackOptions: CleanStackOptions;
+  private readonly magics: Magics;
   private readonly restore: (() => void)[] = [];
   private count = 0;
   /** The virtual file the running cell's code gets once it compiles. */
@@ -77,6 +80,7 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.server = options.server;
+    this.magics = new Magics(options.magics);
     installStackTraces();
     this.restore.push(installRequireHook());
     this.output = new OutputRouter(this.server);
@@ -154,7 +158,7 @@ export class Session {
   private async run(cell: string, count: number, silent: boolean, signal: AbortSignal): Promise<ErrorContent | undefined> {
     const { code, magics } = splitMagics(cell);
     try {
-      magics.forEach(checkMagic);
+      magics.forEach((m) => this.magics.check(m));
     } catch (e) {
       return usageErrorContent((e as Error).message);
     }
@@ -178,7 +182,7 @@ export class Session {
     const interrupted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new Error("interrupted")), { once: true }));
     interrupted.catch(() => undefined);
     try {
-      await Promise.race([runMagic(magic, { locals: this.executor.locals, cells: this.cells, signal }), interrupted]);
+      await Promise.race([this.magics.run(magic, { locals: this.executor.locals, cells: this.cells, signal }), interrupted]);
       return undefined;
     } catch (e) {
       if (e instanceof UsageError) return usageErrorContent(e.message);
@@ -220,8 +224,8 @@ export class Session {
     const before = linePrefix.slice(0, linePrefix.length - word.length).trim();
     let options: string[];
     if (before === "") options = ["%petrel"];
-    else if (before === "%petrel") options = MAGIC_USAGE.map((u) => u.split(/\s+/)[1]!);
-    else if (/^%petrel\s+(run|bundle)\b/.test(before)) {
+    else if (before === "%petrel") options = this.magics.names();
+    else if (/^%petrel\s+(run|bundle|register|run-remote|promote)\b/.test(before)) {
       const locals = this.executor.locals;
       options = Object.keys(locals).filter((k) => {
         const kind = (locals[k] as { kind?: unknown } | null)?.kind;

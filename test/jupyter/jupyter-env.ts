@@ -17,7 +17,7 @@ export const APT_HINT =
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-const CLI = join(PROJECT_ROOT, "dist", "kernel", "jupyter", "cli.js");
+const CLI = join(PROJECT_ROOT, "dist", "cli", "kernel.js");
 
 /** Whether /usr/bin/python3 has every client the suites use. */
 export function jupyterAvailable(): boolean {

@@ -228,16 +228,23 @@ export const executionRouteDefs: RouteDef[] = [
     method: "GET",
     path: `${EXECUTION}/nodes`,
     operationId: "listNodeExecutions",
-    summary: "The execution's nodes.",
+    summary: "The execution's nodes; with `attempts=true`, each with its attempts.",
     tag: "executions",
     access: "project",
+    query: [{ name: "attempts", description: "`true`: list every node's attempts instead of counting them." }],
     responses: { 200: { description: "Nodes.", schema: "object" } },
     authorize: projectRole("viewer"),
     async handle(ctx) {
       const key = keyOf(ctx);
       await getExecutionOr404(ctx.deps, key);
       const nodes = await ctx.deps.store.listNodeExecutions(key);
-      return json(ctx, 200, { items: nodes.map((n) => nodeView(n)) });
+      const withAttempts = ctx.query.get("attempts");
+      if (withAttempts !== null && withAttempts !== "true" && withAttempts !== "false") {
+        throw badRequest("attempts", `${JSON.stringify(withAttempts)} is not true or false`, API_ERRORS.INVALID_PARAMETER);
+      }
+      if (withAttempts !== "true") return json(ctx, 200, { items: nodes.map((n) => nodeView(n)) });
+      const attempts = await Promise.all(nodes.map((n) => ctx.deps.store.listNodeAttempts(key, n.nodeId)));
+      return json(ctx, 200, { items: nodes.map((n, i) => nodeView(n, attempts[i])) });
     },
   },
   {
