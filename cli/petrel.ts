@@ -13,6 +13,6 @@ import { serverCommand } from "../backend/index.js";
 import { kernelCommand, VERSIONS } from "../kernel/jupyter/index.js";
 
 const program = new Command("petrel").description("Typed notebook-to-cluster pipelines in TypeScript.").version(VERSIONS.petrel);
-program.addCommand(kernelCommand());
+program.addCommand(kernelCommand({ magics: async () => (await import("../remote/index.js")).kernelMagics() }));
 program.addCommand(serverCommand());
 await program.parseAsync(process.argv);

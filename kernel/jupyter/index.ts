@@ -41,4 +41,6 @@ export { escapeHtml } from "./mime.js";
 export { Signer, encodeMessage, decodeMessage, createHeader, WireError, PROTOCOL_VERSION } from "./wire.js";
 export type { ConnectionInfo, Message, MessageHeader } from "./wire.js";
 export { kernelCommand, type KernelCommandOptions } from "./command.js";
+export { runNotebook, readNotebook } from "./headless.js";
+export type { NotebookRun, NotebookDocument, NotebookCell, NotebookOutput, RunNotebookOptions } from "./headless.js";
 export { VERSIONS } from "./versions.js";

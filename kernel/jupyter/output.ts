@@ -27,7 +27,7 @@ export class OutputRouter {
   private scheduled = false;
   private restore: (() => void) | undefined;
 
-  constructor(private readonly server: KernelServer) {}
+  constructor(private readonly server: Pick<KernelServer, "publish">) {}
 
   /** Captures `process.stdout` and `process.stderr` for cells (the kernel keeps its own handle on the real stderr for its log). */
   install(): void {

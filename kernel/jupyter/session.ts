@@ -33,9 +33,12 @@ const HIDDEN_FRAMES: readonly string[] = [
   `${dirname(dirname(TSLAB_ENTRY))}/`,
 ];
 
+/** What a session sends through: the kernel's protocol server, or a headless run's collector. */
+export type SessionServer = Pick<KernelServer, "publish" | "abortQueuedExecutions">;
+
 /** Options of `new Session()`. */
 export interface SessionOptions {
-  server: KernelServer;
+  server: SessionServer;
   /** The notebook's folder. */
   cwd: string;
   /** `%petrel` subcommands added by libraries (the remote client's). */
@@ -52,7 +55,7 @@ interface ExecuteRequest {
 
 /** One notebook's kernel state. */
 export class Session {
-  private readonly server: KernelServer;
+  private readonly server: SessionServer;
   private readonly output: OutputRouter;
   private readonly cells: CellRegistry;
   private readonly history = new History();
@@ -106,6 +109,16 @@ export class Session {
       onCompiled: (source) => this.compiled?.(source) ?? this.cells.addScratch(source),
       onWarning: (text) => this.output.write("stderr", `${text}\n`),
     });
+  }
+
+  /** The notebook's top-level declarations. */
+  get locals(): Record<string, unknown> {
+    return this.executor.locals;
+  }
+
+  /** The cells that ran (the bundle builder's sources). */
+  get cellRegistry(): CellRegistry {
+    return this.cells;
   }
 
   /** Interrupts the running cell (an await, a local run); the kernel's state stays. */
