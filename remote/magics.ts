@@ -14,7 +14,7 @@
  */
 import { display, escapeHtml, textTable, UsageError, type MagicContext, type MagicExtension } from "../kernel/jupyter/index.js";
 import type { ResourceType, SourceSet } from "../kernel/index.js";
-import { resolveConfig, setDefaultConnection } from "./config.js";
+import { setDefaultConnection } from "./config.js";
 import { isRemoteError } from "./errors.js";
 import type { RemoteExecution } from "./execution.js";
 import { Remote } from "./remote.js";
@@ -106,7 +106,7 @@ async function showOutputs(execution: RemoteExecution): Promise<void> {
 }
 
 const USAGE = {
-  connect: "%petrel connect <url> [--project P] [--domain D] [--token T]  connect this notebook to a Petrel backend",
+  connect: "%petrel connect [url] [--project P] [--domain D] [--token T]  connect this notebook to a Petrel backend (default: PETREL_ENDPOINT, PETREL_TOKEN)",
   register: "%petrel register <names...> [--version V]  register these entities (their bundle) on the backend",
   runRemote: "%petrel run-remote <workflow> [json inputs]  register what changed, run on the backend, show progress and outputs",
   promote: "%petrel promote <workflow> --to staging|production [--from D] [--version V]  promote the same version, nothing rebuilt",
@@ -121,15 +121,21 @@ export function kernelMagics(): MagicExtension[] {
       usage: USAGE.connect,
       async run(args) {
         const { words, options } = parseArgs(args, { project: "value", domain: "value", token: "value" }, USAGE.connect);
-        if (words.length !== 1) throw new UsageError(`usage: ${USAGE.connect}`);
+        if (words.length > 1) throw new UsageError(`usage: ${USAGE.connect}`);
+        // Without a URL: the environment (PETREL_ENDPOINT, PETREL_TOKEN, …) or the config file.
         const connection = {
-          endpoint: words[0]!,
+          ...(words[0] ? { endpoint: words[0] } : {}),
           ...(options.project ? { project: options.project as string } : {}),
           ...(options.domain ? { domain: options.domain as string } : {}),
           ...(options.token ? { token: options.token as string } : {}),
         };
-        resolveConfig(connection); // a malformed URL fails here, before anything changes
-        const remote = new Remote(connection);
+        let remote: Remote;
+        try {
+          remote = new Remote(connection); // a malformed or missing URL fails here, before anything changes
+        } catch (e) {
+          if (isRemoteError(e)) throw new UsageError(`%petrel connect: ${e.message}`);
+          throw e;
+        }
         const me = await remote.whoami();
         setDefaultConnection(connection);
         display.text(`connected to ${remote.endpoint} as ${me.name} (project ${remote.project}, domain ${remote.domain})`);
