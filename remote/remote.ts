@@ -174,9 +174,9 @@ export class Remote {
     return this.http.call("GET", "/whoami");
   }
 
-  /** The console page at `path` (an API path such as `/projects/p/domains/d/executions/e`). */
-  consoleUrl(path = ""): string {
-    return `${this.endpoint}/console${path}`;
+  /** The console page at `path` (the console mirrors API paths: `/projects/p/domains/d/executions/e`). */
+  consoleUrl(path = "/"): string {
+    return `${this.endpoint}${path}`;
   }
 
   // ---------------------------------------------------------------- registration
