@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { task, workflow, t } from "petrel";
+ * import { notebookTask, task, workflow, t } from "petrel";
  *
  * const clean = task({
  *   name: "clean",
@@ -20,6 +20,14 @@
  *
  * const run = await training.run({ raw: df }); // local, parallel, cached
  * run.nodes.clean.cache.status;                // "POPULATED", then "HIT"
+ *
+ * // A notebook as a task: a cell tagged "parameters", outputs via petrel.record().
+ * const report = notebookTask({
+ *   name: "report",
+ *   path: "report.ipynb",
+ *   inputs: { rows: t.int() },
+ *   outputs: { table: t.dataframe() },
+ * });
  * ```
  */
 export * from "./model/index.js";

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import type * as TS from "typescript";
 import { stableStringify, type EntitySet, type LaunchPlanSpec, type TaskSpec, type WorkflowSpec } from "../model/index.js";
+import { isAssetKey, type BundleAsset } from "./assets.js";
 import { codeClosure, type CallSite } from "./closure.js";
 import { BUNDLE_ERRORS, BundleError } from "./errors.js";
 import { freeReferences, type FreeReference } from "./free-names.js";
@@ -40,6 +41,8 @@ export interface BundleEntity {
     readonly workflows: ReadonlyMap<string, unknown>;
     readonly launchPlans: ReadonlyMap<string, unknown>;
   };
+  /** Files the entity reads at run time (a notebook task's notebook): shipped in the manifest's `assets`. */
+  readonly assets?: readonly BundleAsset[];
 }
 
 /** Kinds of entity, as manifests name them. */
@@ -68,6 +71,14 @@ export interface BundleManifest {
    * to the build's root directory for files, left out for cells.
    */
   specs: EntitySet;
+  /**
+   * Files entities read at run time beside their code (a notebook task's notebook):
+   * path relative to the build's root directory (`/`-separated, may start with
+   * `../`) -> text. Part of the hash; absent when no entity has any.
+   */
+  assets?: Record<string, string>;
+  /** The assets of each entity that has some, by entity name: keys of `assets`. Absent when no entity has any. */
+  entityAssets?: Record<string, string[]>;
 }
 
 /** One shipped declaration and where it came from (for people; not part of the hash). */
@@ -130,6 +141,10 @@ export type BundleRoots = readonly BundleEntity[] | Readonly<Record<string, unkn
  * Specs come from the live entities, so each task's cache version is the one the
  * source session uses; `loadBundle` makes the loaded tasks report exactly those
  * versions (see there).
+ *
+ * Files that entities read at run time (a notebook task's notebook, as it was when
+ * the task was defined) travel in the manifest's `assets`, keyed by path relative to
+ * the root directory, so they are part of the hash too.
  *
  * @throws BundleError `UNDEFINED_NAME` for a requested or used name defined nowhere,
  *   `UNSHIPPABLE` for a declaration whose value is not a definition (see
@@ -246,6 +261,7 @@ class Builder {
         workflows: sortByName([...entities.workflows.values()].map((e) => this.portableSpec(e) as WorkflowSpec)),
         launchPlans: sortByName([...entities.launchPlans.values()].map((e) => this.portableSpec(e) as LaunchPlanSpec)),
       },
+      ...this.assets(entities),
     };
     return createBundle(code, manifest, shipped);
   }
@@ -711,6 +727,40 @@ class Builder {
 
   // ---- manifest helpers ----
 
+  /** The entities' assets, keyed by path relative to the root; one path with two different texts is an error. */
+  private assets(entities: CollectedEntities): Pick<BundleManifest, "assets" | "entityAssets"> {
+    const assets = new Map<string, string>();
+    const entityAssets: Record<string, string[]> = {};
+    for (const map of [entities.tasks, entities.workflows, entities.launchPlans]) {
+      for (const entity of [...map.values()].sort((a, b) => cmp(a.name, b.name))) {
+        for (const asset of entity.assets ?? []) {
+          const key = this.relativePath(resolve(asset.path));
+          if (!isAssetKey(key)) {
+            throw new BundleError(BUNDLE_ERRORS.INVALID_BUNDLE, `${kindLabel(entity.kind)} ${entity.name} reads ${asset.path}, which cannot be shipped under the path ${JSON.stringify(key)}`, {
+              declaration: entity.name,
+            });
+          }
+          const seen = assets.get(key);
+          if (seen !== undefined && seen !== asset.text) {
+            throw new BundleError(
+              BUNDLE_ERRORS.STALE_ENTITY,
+              `${kindLabel(entity.kind)} ${entity.name} reads ${key} with other content than another entity of the bundle does: the file changed between their definitions; define them again`,
+              { declaration: entity.name, file: key },
+            );
+          }
+          assets.set(key, asset.text);
+          const list = (entityAssets[entity.name] ??= []);
+          if (!list.includes(key)) list.push(key);
+        }
+      }
+    }
+    if (assets.size === 0) return {};
+    return {
+      assets: Object.fromEntries([...assets].sort(([a], [b]) => cmp(a, b))),
+      entityAssets: Object.fromEntries(Object.entries(entityAssets).sort(([a], [b]) => cmp(a, b)).map(([k, v]) => [k, v.sort(cmp)])),
+    };
+  }
+
   private packages(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const s of this.included()) {
@@ -816,7 +866,7 @@ function collectEntities(roots: BundleEntity[]): CollectedEntities {
   return out;
 }
 
-const ENTITY_FUNCTIONS: Record<string, EntityKind> = { task: "task", workflow: "workflow", launchPlan: "launch_plan" };
+const ENTITY_FUNCTIONS: Record<string, EntityKind> = { task: "task", notebookTask: "task", workflow: "workflow", launchPlan: "launch_plan" };
 
 /** For `const x = task({ name: "clean", ... }, ...)`: the kind and the literal name (undefined when computed). */
 function definedEntity(node: TS.Node): { kind: EntityKind; name: string | undefined } | undefined {
@@ -919,6 +969,9 @@ function describeBundle(hash: string, size: number, manifest: BundleManifest, so
     `  declarations:`,
     ...sources.map((s) => `    ${s.name.padEnd(width)}  ${s.label}:${s.line}${s.declared !== s.name ? ` (declared as ${s.declared})` : ""}`),
     `  packages: ${Object.entries(manifest.packages).map(([k, v]) => `${k}@${v}`).join(", ") || "none"}`,
+    ...(manifest.assets
+      ? [`  assets: ${Object.entries(manifest.assets).map(([k, v]) => `${k} (${(new TextEncoder().encode(v).length / 1024).toFixed(1)} kB)`).join(", ")}`]
+      : []),
   ];
   return lines.join("\n");
 }

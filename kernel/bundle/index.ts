@@ -27,6 +27,10 @@ export { buildBundle, BUNDLE_FORMAT_VERSION } from "./build.js";
 export type { Bundle, BundleEntity, BundleManifest, BundleRoots, BuildBundleOptions, EntityKind, ShippedDeclaration } from "./build.js";
 export { loadBundle, decodeBundle, DEFAULT_BUNDLE_DIR } from "./load.js";
 export type { LoadBundleOptions, LoadedBundle, DecodedBundle } from "./load.js";
+export { bundleAssetPath } from "./assets.js";
+export type { BundleAsset } from "./assets.js";
+export { declaredVariables, findRecordCalls } from "./notebook-cells.js";
+export type { DeclarationKeyword, RecordCall } from "./notebook-cells.js";
 export {
   createCellSources,
   fileSources,

@@ -6,10 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyTask, AnyWorkflow, LaunchPlan } from "../dsl/index.js";
-import type { TaskSpec } from "../model/index.js";
+import { stableStringify, type TaskSpec } from "../model/index.js";
+import { assetFile, isAssetKey, registerModuleAssets } from "./assets.js";
 import { BUNDLE_FORMAT_VERSION, encodeBundle, type Bundle, type BundleManifest } from "./build.js";
 import { pinCodeClosure } from "./closure.js";
 import { BUNDLE_ERRORS, BundleError } from "./errors.js";
@@ -87,6 +88,7 @@ export function decodeBundle(bytes: Uint8Array, expectedHash?: string): DecodedB
       throw new BundleError(BUNDLE_ERRORS.INVALID_BUNDLE, `not a bundle: the manifest has no ${key}`);
     }
   }
+  checkAssets(manifest);
   return { code, manifest: manifest as BundleManifest, hash };
 }
 
@@ -105,6 +107,10 @@ export function decodeBundle(bytes: Uint8Array, expectedHash?: string): DecodedB
  * a hit here. A loaded task whose version still differs (its spec was read while
  * the module was evaluating) is a `VERSION_MISMATCH` error, never a silent miss.
  *
+ * Assets (a notebook task's notebook) are written under `<module>.assets/` beside
+ * the module, and the entities the module defines find them there by name: a
+ * loaded notebook task runs the notebook that was shipped, with no original file.
+ *
  * @example
  * ```ts
  * const { workflows } = await loadBundle(readFileSync("training.bundle"), { expectedHash });
@@ -116,9 +122,12 @@ export async function loadBundle(bundle: Bundle | Uint8Array, options: LoadBundl
   const { manifest } = decoded;
   const dir = resolve(options.dir ?? DEFAULT_BUNDLE_DIR);
   const code = bindPetrel(decoded.code);
-  const file = join(dir, `${createHash("sha256").update(code).digest("hex").slice(0, 32)}.mjs`);
+  // Assets are part of the module's identity: the same code with another notebook is another module.
+  const assets = manifest.assets ? stableStringify({ assets: manifest.assets, entityAssets: manifest.entityAssets ?? {} }) : "";
+  const file = join(dir, `${createHash("sha256").update(assets ? `${code}\0${assets}` : code).digest("hex").slice(0, 32)}.mjs`);
   if (options.packages !== "ignore") checkPackages(manifest, file);
   writeOnce(file, code);
+  if (manifest.assets) writeAssets(manifest, file);
 
   let module: Record<string, unknown>;
   try {
@@ -153,6 +162,34 @@ export async function loadBundle(bundle: Bundle | Uint8Array, options: LoadBundl
 
   pinCacheVersions(tasks, manifest, decoded.hash);
   return { hash: decoded.hash, manifest, tasks, workflows, launchPlans, exports: module, file };
+}
+
+/**
+ * Writes the manifest's assets under `<module>.assets/` (a `..` segment of a key
+ * becomes `_up_`, so nothing lands outside it) and tells the entities the module
+ * defines where their files are.
+ */
+function writeAssets(manifest: BundleManifest, moduleFile: string): void {
+  const dir = moduleFile.replace(/\.mjs$/, ".assets");
+  for (const [key, text] of Object.entries(manifest.assets ?? {})) writeOnce(assetFile(dir, key), text);
+  const byEntity = new Map<string, string[]>();
+  for (const [entity, keys] of Object.entries(manifest.entityAssets ?? {})) byEntity.set(entity, keys.map((k) => assetFile(dir, k)));
+  registerModuleAssets(moduleFile, byEntity);
+}
+
+function checkAssets(manifest: Partial<BundleManifest>): void {
+  const { assets, entityAssets } = manifest;
+  if (assets === undefined && entityAssets === undefined) return;
+  const bad = (what: string) => new BundleError(BUNDLE_ERRORS.INVALID_BUNDLE, `not a bundle: the manifest's ${what}`);
+  if (typeof assets !== "object" || assets === null) throw bad("assets is not an object of texts");
+  for (const [key, text] of Object.entries(assets)) {
+    if (!isAssetKey(key)) throw bad(`asset path ${JSON.stringify(key)} is not a plain relative path`);
+    if (typeof text !== "string") throw bad(`asset ${key} is not text`);
+  }
+  if (typeof entityAssets !== "object" || entityAssets === null) throw bad("entityAssets is not an object");
+  for (const [entity, keys] of Object.entries(entityAssets)) {
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string" || !(k in assets))) throw bad(`entityAssets of ${entity} names assets it does not hold`);
+  }
 }
 
 /** Points the bundle's `petrel` imports at the Petrel module running this loader (dist or sources alike). */
@@ -197,7 +234,7 @@ function checkPackages(manifest: BundleManifest, file: string): void {
 /** Content-addressed: an existing file with this name already holds this code. Written atomically, so concurrent loaders never import half a file. */
 function writeOnce(file: string, code: string): void {
   if (existsSync(file) && readFileSync(file, "utf8") === code) return;
-  mkdirSync(resolve(file, ".."), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, file);

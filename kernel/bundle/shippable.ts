@@ -14,7 +14,7 @@
  *   conditional operators, property and element access, `as`/`satisfies`/`!` over
  *   shippable parts;
  * - calls of Petrel's definition API imported from `petrel`: `task(...)`,
- *   `workflow(...)`, `launchPlan(...)`, `map(...)`, and `t.*(...)` type builders
+ *   `notebookTask(...)`, `workflow(...)`, `launchPlan(...)`, `map(...)`, and `t.*(...)` type builders
  *   with their `.default(...)`/`.describe(...)` chains, when the arguments are shippable;
  * - a few pure built-ins over shippable arguments (`SHIPPABLE_CALLS`), and `new` of
  *   the value classes in `SHIPPABLE_CLASSES` (`new Date(...)` only with arguments:
@@ -31,7 +31,7 @@ import type * as TS from "typescript";
 import { typescript } from "./typescript.js";
 
 /** Petrel functions whose calls are definitions. `t` is the type-builder namespace. */
-export const PETREL_DEFINITIONS: readonly string[] = ["task", "workflow", "launchPlan", "map", "t"];
+export const PETREL_DEFINITIONS: readonly string[] = ["task", "notebookTask", "workflow", "launchPlan", "map", "t"];
 
 /** Global functions that are pure over their arguments: calling them at load gives the same value. */
 export const SHIPPABLE_CALLS: readonly string[] = [
