@@ -18,6 +18,7 @@ import { blobRouteDefs } from "./routes/blobs.js";
 import { entityRouteDefs } from "./routes/entities.js";
 import { executionRouteDefs } from "./routes/executions.js";
 import { projectRoutes } from "./routes/projects.js";
+import { scheduleRouteDefs } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { validateBody } from "./validation.js";
 
@@ -27,7 +28,7 @@ export const API_PREFIX = "/api/v1";
 export const API_VERSION = "1.0.0";
 
 /** Every route of the API. */
-export const API_ROUTES: readonly RouteDef[] = [...projectRoutes, ...tokenRoutes, ...blobRouteDefs, ...entityRouteDefs, ...executionRouteDefs];
+export const API_ROUTES: readonly RouteDef[] = [...projectRoutes, ...tokenRoutes, ...blobRouteDefs, ...entityRouteDefs, ...executionRouteDefs, ...scheduleRouteDefs];
 
 const honoPath = (path: string) => path.replace(/\{([A-Za-z]+)\}/g, ":$1");
 

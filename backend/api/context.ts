@@ -18,7 +18,12 @@ export interface ApiSettings {
   inlineLiteralBytes: number;
   /** Every request acts as the admin, without a token. Only for a server bound to loopback. */
   insecureLocal: boolean;
+  /** The shortest fixed-rate schedule registration accepts (default {@link DEFAULT_MIN_SCHEDULE_RATE_MS}). */
+  minScheduleRateMs?: number;
 }
+
+/** Fixed-rate schedules tick at most once a minute unless the server allows more. */
+export const DEFAULT_MIN_SCHEDULE_RATE_MS = 60_000;
 
 /** Identifies one attempt of one node. */
 export interface AttemptKey {

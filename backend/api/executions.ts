@@ -103,8 +103,25 @@ function checkLabels(labels: Record<string, string>): void {
   }
 }
 
-/** Creates an execution (201) from a validated request body. */
-export async function createExecution(deps: ApiDeps, principal: Principal, project: string, domain: string, body: CreateExecutionBody): Promise<ExecutionRecord> {
+/** What a caller inside the backend may add to a create request (the scheduler marks its executions). */
+export interface CreateExecutionOptions {
+  /** How the execution came to be (default `launch`). */
+  mode?: ExecutionMode;
+}
+
+/**
+ * Creates an execution (201) from a validated request body. A name that is
+ * taken in the project and domain is a 409 ALREADY_EXISTS and creates nothing,
+ * so callers that derive names deterministically (the scheduler) create at most one.
+ */
+export async function createExecution(
+  deps: ApiDeps,
+  principal: Principal,
+  project: string,
+  domain: string,
+  body: CreateExecutionBody,
+  options: CreateExecutionOptions = {},
+): Promise<ExecutionRecord> {
   if ((body.launchPlan === undefined) === (body.workflow === undefined)) {
     throw badRequest("launchPlan", "give exactly one of launchPlan or workflow", API_ERRORS.SCHEMA_VIOLATION);
   }
@@ -134,7 +151,7 @@ export async function createExecution(deps: ApiDeps, principal: Principal, proje
     labels,
     ...(maxParallelism !== undefined ? { maxParallelism } : {}),
     ...(body.overwriteCache ? { overwriteCache: true } : {}),
-    mode: "launch",
+    mode: options.mode ?? "launch",
   });
 }
 

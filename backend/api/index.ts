@@ -12,7 +12,11 @@
  */
 export { createApi, toApiError, API_PREFIX, API_VERSION, API_ROUTES } from "./app.js";
 export type { ApiDeps, ApiSettings, AttemptKey, EngineHooks, LogSource, Principal } from "./context.js";
+export { DEFAULT_MIN_SCHEDULE_RATE_MS } from "./context.js";
+export { createExecution, type CreateExecutionBody, type CreateExecutionOptions } from "./executions.js";
+export { nextScheduledRuns, upcomingTicks, DEFAULT_NEXT_RUNS } from "./schedules.js";
 export { ApiError, isApiError, API_ERRORS, type ApiErrorCode } from "./errors.js";
+export { authenticate, roleIn, canSee, ANONYMOUS, LOCAL_ADMIN } from "./auth.js";
 export type { RouteDef, RouteAccess } from "./route.js";
 export { API_SCHEMA, API_SCHEMA_ID, VERSION_PATTERN, NODE_ID_PATTERN, apiSchemaRef, type ApiSchemaDef } from "./schemas.js";
 export { jsonDiff, type JsonDifference } from "./diff.js";

@@ -33,7 +33,7 @@ import {
 } from "../../kernel/index.js";
 import type { EntityRecord, EntitySpec, MetadataStore } from "../store/index.js";
 import { requireRole } from "./auth.js";
-import type { ApiDeps, Principal } from "./context.js";
+import { DEFAULT_MIN_SCHEDULE_RATE_MS, type ApiDeps, type Principal } from "./context.js";
 import { jsonDiff, renderDiff, MAX_DIFFERENCES } from "./diff.js";
 import { API_ERRORS, ApiError, badRequest, notFound } from "./errors.js";
 import { checkBlobRefs } from "./literals-store.js";
@@ -368,6 +368,17 @@ async function checkLaunchPlan(deps: ApiDeps, project: string, domain: string, s
         }
       }
     }
+    if (schedule.kind === "rate") {
+      const min = deps.settings.minScheduleRateMs ?? DEFAULT_MIN_SCHEDULE_RATE_MS;
+      if (schedule.everyMs < min) {
+        throw badRequest(
+          "spec.schedule.everyMs",
+          `a fixed rate of ${formatMs(schedule.everyMs)} is below this server's minimum of ${formatMs(min)} (every ${min} ms)`,
+          API_ERRORS.INVALID_SCHEDULE,
+          { minimumMs: min },
+        );
+      }
+    }
     const kickoff = schedule.kickoffTimeInput;
     if (kickoff !== undefined) {
       const v = own(inputs, kickoff);
@@ -384,6 +395,13 @@ async function checkLaunchPlan(deps: ApiDeps, project: string, domain: string, s
     }
   }
   return [record.id];
+}
+
+/** A duration for messages: "90s", "1m", "1500ms". */
+function formatMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
 }
 
 /** The outcome of a promotion. */

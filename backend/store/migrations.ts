@@ -162,6 +162,35 @@ ALTER TABLE node_executions ADD COLUMN detail TEXT;
 ALTER TABLE node_attempts ADD COLUMN runner TEXT;
 `,
   },
+  {
+    version: 3,
+    name: "scheduler: schedule state per launch plan name, one recorded outcome per tick",
+    sql: `
+CREATE TABLE schedule_state (
+  project TEXT NOT NULL REFERENCES projects (name),
+  domain TEXT NOT NULL,
+  launch_plan TEXT NOT NULL,
+  version TEXT NOT NULL,
+  anchor_ms BIGINT NOT NULL,
+  last_tick_ms BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (project, domain, launch_plan)
+);
+
+CREATE TABLE schedule_runs (
+  project TEXT NOT NULL REFERENCES projects (name),
+  domain TEXT NOT NULL,
+  launch_plan TEXT NOT NULL,
+  tick_ms BIGINT NOT NULL,
+  version TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  execution TEXT,
+  reason TEXT,
+  recorded_at BIGINT NOT NULL,
+  PRIMARY KEY (project, domain, launch_plan, tick_ms)
+);
+`,
+  },
 ];
 
 /** Tables of the current schema, for row counts. */
@@ -175,6 +204,8 @@ export const TABLES = [
   "node_executions",
   "node_attempts",
   "tokens",
+  "schedule_state",
+  "schedule_runs",
 ] as const;
 
 /** A migration's SQL in one dialect. */

@@ -31,6 +31,11 @@ import {
   type ProjectRecord,
   type PromotionRecord,
   type RegisterResult,
+  type ActiveLaunchPlanFilter,
+  type ScheduleKey,
+  type ScheduleOutcome,
+  type ScheduleRunRecord,
+  type ScheduleStateRecord,
   type StoreCounts,
   type TokenKind,
   type TokenRecord,
@@ -289,6 +294,51 @@ const toToken = (r: TokenRow): TokenRecord => {
   return t;
 };
 
+interface ScheduleStateRow {
+  project: string;
+  domain: string;
+  launch_plan: string;
+  version: string;
+  anchor_ms: number;
+  last_tick_ms: number;
+  updated_at: number;
+}
+const toScheduleState = (r: ScheduleStateRow): ScheduleStateRecord => ({
+  project: r.project,
+  domain: r.domain,
+  launchPlan: r.launch_plan,
+  version: r.version,
+  anchor: r.anchor_ms,
+  lastTick: r.last_tick_ms,
+  updatedAt: r.updated_at,
+});
+
+interface ScheduleRunRow {
+  project: string;
+  domain: string;
+  launch_plan: string;
+  tick_ms: number;
+  version: string;
+  outcome: ScheduleOutcome;
+  execution: string | null;
+  reason: string | null;
+  recorded_at: number;
+}
+const toScheduleRun = (r: ScheduleRunRow): ScheduleRunRecord => {
+  const run: ScheduleRunRecord = {
+    project: r.project,
+    domain: r.domain,
+    launchPlan: r.launch_plan,
+    tick: r.tick_ms,
+    version: r.version,
+    outcome: r.outcome,
+    recordedAt: r.recorded_at,
+  };
+  if (r.execution !== null) run.execution = r.execution;
+  if (r.reason !== null) run.reason = r.reason;
+  return run;
+};
+
 /** Token secrets: a recognizable prefix (secret scanners match it) and 256 random bits. */
 const TOKEN_PREFIX = "petrel_";
 const hashSecret = (secret: string) => createHash("sha256").update(secret).digest("hex");
@@ -300,6 +350,8 @@ const EXECUTION_COLUMNS =
 const TOKEN_COLUMNS = "id, name, kind, grants, scope, created_at, created_by, expires_at, revoked_at";
 const NODE_COLUMNS = "node_id, phase, inputs, outputs, error, cache, checkpoint, attempts, created_at, updated_at, started_at, ended_at, detail";
 const ATTEMPT_COLUMNS = "node_id, attempt, phase, error, logs, started_at, ended_at, updated_at, runner";
+const SCHEDULE_STATE_COLUMNS = "project, domain, launch_plan, version, anchor_ms, last_tick_ms, updated_at";
+const SCHEDULE_RUN_COLUMNS = "project, domain, launch_plan, tick_ms, version, outcome, execution, reason, recorded_at";
 
 /** How often a write that lost a race on a unique index is retried. */
 const RACE_RETRIES = 3;
@@ -473,6 +525,7 @@ class SqlStore implements MetadataStore {
           if (active) {
             await self.db.run(`UPDATE entities SET active = 0 WHERE ${where} AND active = 1 AND version <> ?`, [...keyParams, id.version]);
             await self.db.run(`UPDATE entities SET active = 1 WHERE ${where} AND version = ?`, [...keyParams, id.version]);
+            if (previous !== id.version) await self.anchorSchedule({ project: id.project, domain: id.domain, launchPlan: id.name }, id.version, self.clock.now(), false);
           } else {
             await self.db.run(`UPDATE entities SET active = 0 WHERE ${where} AND version = ?`, [...keyParams, id.version]);
           }
@@ -493,8 +546,18 @@ class SqlStore implements MetadataStore {
     return row && toEntity(row);
   }
 
-  async listActiveLaunchPlans(): Promise<EntityRecord[]> {
-    const rows = await this.db.all<EntityRow>(`SELECT ${ENTITY_COLUMNS} FROM entities WHERE resource_type = 'launch_plan' AND active = 1 ORDER BY seq`);
+  async listActiveLaunchPlans(filter?: ActiveLaunchPlanFilter): Promise<EntityRecord[]> {
+    const where = ["resource_type = 'launch_plan'", "active = 1"];
+    const params: SqlValue[] = [];
+    if (filter) {
+      where.push("project = ?");
+      params.push(filter.project);
+      if (filter.domain !== undefined) {
+        where.push("domain = ?");
+        params.push(filter.domain);
+      }
+    }
+    const rows = await this.db.all<EntityRow>(`SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${where.join(" AND ")} ORDER BY seq`, params);
     return rows.map(toEntity);
   }
 
@@ -751,6 +814,84 @@ class SqlStore implements MetadataStore {
       [execution.project, execution.domain, execution.name, nodeId],
     );
     return rows.map((r) => toAttempt(execution, r));
+  }
+
+  // ---- schedules ---------------------------------------------------------------------------
+
+  async getScheduleState(key: ScheduleKey): Promise<ScheduleStateRecord | undefined> {
+    const row = await this.db.get<ScheduleStateRow>(`SELECT ${SCHEDULE_STATE_COLUMNS} FROM schedule_state WHERE project = ? AND domain = ? AND launch_plan = ?`, [
+      key.project,
+      key.domain,
+      key.launchPlan,
+    ]);
+    return row && toScheduleState(row);
+  }
+
+  /**
+   * Anchors a schedule for `version` at `now`: lastTick moves up to now, never back.
+   * `onlyIfOtherVersion`: leave a state anchored for this version alone.
+   */
+  private async anchorSchedule(key: ScheduleKey, version: string, now: number, onlyIfOtherVersion: boolean): Promise<void> {
+    await this.db.run(
+      `INSERT INTO schedule_state (project, domain, launch_plan, version, anchor_ms, last_tick_ms, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (project, domain, launch_plan) DO UPDATE SET version = excluded.version, anchor_ms = excluded.anchor_ms,
+         last_tick_ms = CASE WHEN schedule_state.last_tick_ms < excluded.last_tick_ms THEN excluded.last_tick_ms ELSE schedule_state.last_tick_ms END,
+         updated_at = excluded.updated_at${onlyIfOtherVersion ? " WHERE schedule_state.version <> excluded.version" : ""}`,
+      [key.project, key.domain, key.launchPlan, version, now, now, now],
+    );
+  }
+
+  async ensureScheduleState(key: ScheduleKey, version: string, now: number): Promise<ScheduleStateRecord> {
+    await this.anchorSchedule(key, version, now, true);
+    return (await this.getScheduleState(key))!;
+  }
+
+  async advanceScheduleState(key: ScheduleKey, tick: number, now: number): Promise<boolean> {
+    const changes = await this.db.run(
+      "UPDATE schedule_state SET last_tick_ms = ?, updated_at = ? WHERE project = ? AND domain = ? AND launch_plan = ? AND last_tick_ms < ?",
+      [tick, now, key.project, key.domain, key.launchPlan, tick],
+    );
+    return changes === 1;
+  }
+
+  async claimScheduleRun(run: ScheduleRunRecord): Promise<{ claimed: boolean; run: ScheduleRunRecord }> {
+    const changes = await this.db.run(
+      `INSERT INTO schedule_runs (${SCHEDULE_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (project, domain, launch_plan, tick_ms) DO NOTHING`,
+      [run.project, run.domain, run.launchPlan, run.tick, run.version, run.outcome, run.execution ?? null, run.reason ?? null, run.recordedAt],
+    );
+    if (changes === 1) return { claimed: true, run };
+    const row = await this.db.get<ScheduleRunRow>(
+      `SELECT ${SCHEDULE_RUN_COLUMNS} FROM schedule_runs WHERE project = ? AND domain = ? AND launch_plan = ? AND tick_ms = ?`,
+      [run.project, run.domain, run.launchPlan, run.tick],
+    );
+    return { claimed: false, run: toScheduleRun(row!) };
+  }
+
+  async updateScheduleRun(key: ScheduleKey, tick: number, change: { outcome: ScheduleOutcome; reason?: string }): Promise<boolean> {
+    const changes = await this.db.run("UPDATE schedule_runs SET outcome = ?, reason = ? WHERE project = ? AND domain = ? AND launch_plan = ? AND tick_ms = ?", [
+      change.outcome,
+      change.reason ?? null,
+      key.project,
+      key.domain,
+      key.launchPlan,
+      tick,
+    ]);
+    return changes === 1;
+  }
+
+  async listScheduleRuns(key: ScheduleKey, page: PageRequest): Promise<Page<ScheduleRunRecord>> {
+    const before = decodeCursor<number>(page.cursor, "number");
+    const params: SqlValue[] = [key.project, key.domain, key.launchPlan];
+    if (before !== undefined) params.push(before);
+    params.push(page.limit + 1);
+    const rows = await this.db.all<ScheduleRunRow>(
+      `SELECT ${SCHEDULE_RUN_COLUMNS} FROM schedule_runs WHERE project = ? AND domain = ? AND launch_plan = ?${
+        before !== undefined ? " AND tick_ms < ?" : ""
+      } ORDER BY tick_ms DESC LIMIT ?`,
+      params,
+    );
+    return pageOf(rows, page.limit, toScheduleRun, (r) => r.tick_ms);
   }
 
   // ---- tokens ---------------------------------------------------------------------------

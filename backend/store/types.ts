@@ -317,6 +317,50 @@ export interface NewNodeToken {
 /** Node tokens live as long as a long task attempt, then stop working. */
 export const DEFAULT_NODE_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** Names a schedule: one per launch plan name (its versions share it), in a project and domain. */
+export interface ScheduleKey {
+  project: string;
+  domain: string;
+  launchPlan: string;
+}
+
+/**
+ * Where a launch plan's schedule stands. It belongs to the name, not a version:
+ * activating another version re-anchors it but keeps `lastTick`, so no tick fires twice.
+ */
+export interface ScheduleStateRecord extends ScheduleKey {
+  /** The version that was active when the state was last anchored. */
+  version: string;
+  /** When that version was activated: a fixed rate ticks at anchor + k·everyMs (k ≥ 1). */
+  anchor: number;
+  /** The latest tick already considered (fired, skipped or missed); only later ticks are due. */
+  lastTick: number;
+  updatedAt: number;
+}
+
+/** What became of one tick: an execution was created, the tick was skipped (the previous run still ran), missed (catch-up policy), or failed (the execution could not be created). */
+export type ScheduleOutcome = "fired" | "skipped" | "missed" | "failed";
+
+/** The recorded outcome of one tick of a schedule. The first recorded outcome of a tick stands. */
+export interface ScheduleRunRecord extends ScheduleKey {
+  /** The scheduled time (epoch ms). */
+  tick: number;
+  /** The launch plan version the tick belongs to. */
+  version: string;
+  outcome: ScheduleOutcome;
+  /** The execution's name (fired ticks). */
+  execution?: string;
+  /** Why it was skipped, missed or failed. */
+  reason?: string;
+  recordedAt: number;
+}
+
+/** Which active launch plans to list. */
+export interface ActiveLaunchPlanFilter {
+  project: string;
+  domain?: string;
+}
+
 /** Row counts per table: how tests prove that a rejected request changed nothing. */
 export type StoreCounts = Record<string, number>;
 
@@ -362,11 +406,16 @@ export interface MetadataStore {
    * Makes `id` (a launch plan) the active version of its name, or deactivates it.
    * At most one version per name is active. Returns the version that was active
    * before, or `undefined` when `id` does not exist (nothing changes).
+   *
+   * When the active version changes, the name's schedule state is re-anchored in
+   * the same transaction: anchor = now, version = `id.version`, and lastTick moves
+   * up to now (ticks before an activation are not the new version's to fire, and
+   * a tick already considered stays considered). Deactivating leaves it alone.
    */
   setLaunchPlanActive(id: Identifier, active: boolean): Promise<{ previous: string | null } | undefined>;
   getActiveLaunchPlan(project: string, domain: string, name: string): Promise<EntityRecord | undefined>;
-  /** Every active launch plan (what a scheduler reads on start). */
-  listActiveLaunchPlans(): Promise<EntityRecord[]>;
+  /** Every active launch plan (what a scheduler reads on each pass), or those of one project (and domain). */
+  listActiveLaunchPlans(filter?: ActiveLaunchPlanFilter): Promise<EntityRecord[]>;
   recordPromotion(promotion: PromotionRecord): Promise<void>;
   listPromotions(project: string, name?: string): Promise<PromotionRecord[]>;
 
@@ -401,6 +450,28 @@ export interface MetadataStore {
   /** Inserts or replaces one attempt; false when the execution does not exist. */
   putNodeAttempt(attempt: NodeAttemptRecord): Promise<boolean>;
   listNodeAttempts(execution: ExecutionKey, nodeId: string): Promise<NodeAttemptRecord[]>;
+
+  // ---- schedules --------------------------------------------------------------------
+  getScheduleState(key: ScheduleKey): Promise<ScheduleStateRecord | undefined>;
+  /**
+   * The schedule state for `version`: created (anchor and lastTick at `now`) when
+   * there is none, re-anchored like an activation when it was anchored for another
+   * version, else returned as stored. What a scheduler calls for a launch plan
+   * activated before schedule state existed.
+   */
+  ensureScheduleState(key: ScheduleKey, version: string, now: number): Promise<ScheduleStateRecord>;
+  /** Moves lastTick forward to `tick`; never back. False when it was already there or later, or there is no state. */
+  advanceScheduleState(key: ScheduleKey, tick: number, now: number): Promise<boolean>;
+  /**
+   * Records a tick's outcome unless one is recorded. `claimed` says whether this
+   * call recorded it; `run` is what is recorded (this one, or the earlier one that
+   * stands). Two schedulers racing on a tick both get the same `run`.
+   */
+  claimScheduleRun(run: ScheduleRunRecord): Promise<{ claimed: boolean; run: ScheduleRunRecord }>;
+  /** Changes a recorded tick's outcome and reason (a fire that failed for good); false when the tick is not recorded. */
+  updateScheduleRun(key: ScheduleKey, tick: number, change: { outcome: ScheduleOutcome; reason?: string }): Promise<boolean>;
+  /** Recorded ticks of a schedule, newest first. */
+  listScheduleRuns(key: ScheduleKey, page: PageRequest): Promise<Page<ScheduleRunRecord>>;
 
   // ---- tokens ---------------------------------------------------------------------
   createToken(token: NewToken): Promise<CreatedToken>;

@@ -1,5 +1,6 @@
 /**
- * The authoring DSL: `t` types, `task()`, `workflow()`, `map()`, `when()`, `launchPlan()`.
+ * The authoring DSL: `t` types, `task()`, `notebookTask()`, `workflow()`, `map()`,
+ * `when()`, `launchPlan()`, and `record()` for notebooks run as tasks.
  *
  * @example
  * ```ts
@@ -14,6 +15,28 @@ export { t } from "./t.js";
 export type { Type, AnyType, TypeMap, ValueOf, AcceptsOf, Values, Accepts, CallInputs, DataFrameFormat, DataFrameOptions, FilePath, ArrowTable, DanfoDataFrame } from "./t.js";
 export { task } from "./task.js";
 export type { Task, AnyTask, TaskOptions, TaskFunction, CacheOptions, ResourceOptions, BindInputs, OutputValues } from "./task.js";
+export {
+  notebookTask,
+  NotebookTaskError,
+  isNotebookTaskError,
+  NOTEBOOK_TASK_ERRORS,
+  NOTEBOOK_OUTPUTS,
+  PARAMETERS_TAG,
+  INJECTED_PARAMETERS_TAG,
+} from "./notebook-task.js";
+export type {
+  NotebookTask,
+  NotebookTaskOptions,
+  NotebookFiles,
+  NotebookInfo,
+  NotebookTaskErrorCode,
+  NotebookTaskErrorFields,
+  NotebookRunRequest,
+  NotebookRunResult,
+  NotebookRunInput,
+} from "./notebook-task.js";
+export { record, setRecordSink } from "./record.js";
+export type { RecordSink } from "./record.js";
 export { workflow, isHandle } from "./workflow.js";
 export type { Workflow, AnyWorkflow, WorkflowOptions, InputHandles, OutputBindings } from "./workflow.js";
 export { map } from "./map.js";
@@ -21,7 +44,7 @@ export type { MapOptions, MappedTask, MapInputs } from "./map.js";
 export { when } from "./when.js";
 export type { Branch } from "./when.js";
 export { launchPlan } from "./launch-plan.js";
-export type { LaunchPlan, LaunchPlanOptions, ScheduleOptions } from "./launch-plan.js";
+export type { LaunchPlan, LaunchPlanOptions, ScheduleOptions, SchedulePolicyOptions } from "./launch-plan.js";
 export { and, or, not } from "./handles.js";
 export type { Handle, NodeOutputs, NodeRef, ConditionExpr, Operand } from "./handles.js";
 export type { Bindable } from "./bindable.js";

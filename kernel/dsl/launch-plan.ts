@@ -4,12 +4,16 @@
  * labels. What the backend activates and schedules.
  */
 import {
+  MAX_CATCH_UP_LIMIT,
   checkTimeZone,
   parseCron,
   typeToString,
   type Literal,
   type LaunchPlanSpec,
   type Schedule,
+  type ScheduleCatchUp,
+  type ScheduleConcurrency,
+  type SchedulePolicy,
 } from "../model/index.js";
 import type { LocalRunOptions } from "../local/index.js";
 import { parseDuration } from "./duration.js";
@@ -22,10 +26,31 @@ import { mergeRegistry, type Workflow } from "./workflow.js";
 import type { AcceptsOf, AnyType, TypeMap } from "./t.js";
 import type { BindInputs, OutputValues } from "./task.js";
 
-/** A schedule: `{ cron: "0 * * * *", timezone? }` or `{ every: "5m" }`; `kickoffInput` receives the scheduled time. */
+/**
+ * What a schedule does besides ticking: `kickoffInput` receives the scheduled
+ * time; `catchUp` says which ticks missed during downtime fire (`none`,
+ * `latest` — the default — or `all`, at most `catchUpLimit` of them, default
+ * 100); `concurrency: "skip"` skips a tick while the previous scheduled
+ * execution still runs.
+ */
+export interface SchedulePolicyOptions<I> {
+  kickoffInput?: keyof I & string;
+  catchUp?: ScheduleCatchUp;
+  catchUpLimit?: number;
+  concurrency?: ScheduleConcurrency;
+}
+
+/**
+ * A schedule: `{ cron: "0 * * * *", timezone? }` or `{ every: "5m" }`, with its policy.
+ *
+ * @example
+ * ```ts
+ * schedule: { cron: "0 * * * *", catchUp: "all", catchUpLimit: 10, concurrency: "skip", kickoffInput: "at" }
+ * ```
+ */
 export type ScheduleOptions<I> =
-  | { cron: string; timezone?: string; kickoffInput?: keyof I & string }
-  | { every: string | number; kickoffInput?: keyof I & string };
+  | ({ cron: string; timezone?: string } & SchedulePolicyOptions<I>)
+  | ({ every: string | number } & SchedulePolicyOptions<I>);
 
 /** Options of `launchPlan()`. */
 export interface LaunchPlanOptions<I extends TypeMap, O extends TypeMap> {
@@ -199,7 +224,7 @@ function compileSchedule(options: ScheduleOptions<TypeMap>, where: string, input
       );
     }
   }
-  const withKickoff = kickoff !== undefined ? { kickoffTimeInput: kickoff } : {};
+  const withKickoff = { ...(kickoff !== undefined ? { kickoffTimeInput: kickoff } : {}), ...compilePolicy(options, where) };
   if ("cron" in options) {
     try {
       parseCron(options.cron);
@@ -219,4 +244,28 @@ function compileSchedule(options: ScheduleOptions<TypeMap>, where: string, input
     return { kind: "rate", everyMs, ...withKickoff };
   }
   throw new WorkflowCompileError(COMPILE_ERRORS.INVALID_SCHEDULE, `${where}: schedule needs either cron or every`);
+}
+
+const CATCH_UPS: readonly ScheduleCatchUp[] = ["none", "latest", "all"];
+const CONCURRENCIES: readonly ScheduleConcurrency[] = ["allow", "skip"];
+
+/** The schedule's catch-up and concurrency options, checked; only those given appear in the spec. */
+function compilePolicy(options: SchedulePolicyOptions<TypeMap>, where: string): Omit<SchedulePolicy, "kickoffTimeInput"> {
+  const bad = (message: string) => new WorkflowCompileError(COMPILE_ERRORS.INVALID_SCHEDULE, `${where}: ${message}`);
+  const out: Omit<SchedulePolicy, "kickoffTimeInput"> = {};
+  if (options.catchUp !== undefined) {
+    if (!CATCH_UPS.includes(options.catchUp)) throw bad(`schedule.catchUp must be one of ${CATCH_UPS.join(", ")}, got ${JSON.stringify(options.catchUp)}`);
+    out.catchUp = options.catchUp;
+  }
+  if (options.catchUpLimit !== undefined) {
+    if (!Number.isInteger(options.catchUpLimit) || options.catchUpLimit < 1 || options.catchUpLimit > MAX_CATCH_UP_LIMIT) {
+      throw bad(`schedule.catchUpLimit must be an integer from 1 to ${MAX_CATCH_UP_LIMIT}, got ${options.catchUpLimit}`);
+    }
+    out.catchUpLimit = options.catchUpLimit;
+  }
+  if (options.concurrency !== undefined) {
+    if (!CONCURRENCIES.includes(options.concurrency)) throw bad(`schedule.concurrency must be one of ${CONCURRENCIES.join(", ")}, got ${JSON.stringify(options.concurrency)}`);
+    out.concurrency = options.concurrency;
+  }
+  return out;
 }

@@ -16,4 +16,5 @@ export * from "./phases.js";
 export * from "./specs.js";
 export * from "./errors.js";
 export * from "./cron.js";
+export * from "./schedule.js";
 export * from "./schema.js";

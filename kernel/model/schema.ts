@@ -22,7 +22,19 @@
 import { NAME_PATTERN, type ResourceType } from "./identifier.js";
 import type { BlobFormat, Literal } from "./literal.js";
 import { COLUMN_KINDS, SCALAR_KINDS, type LiteralType } from "./literal-type.js";
-import { QUANTITY_PATTERN, type Binding, type CacheSpec, type ComparisonOperator, type Condition, type FailurePolicy, type Node, type Schedule } from "./specs.js";
+import {
+  QUANTITY_PATTERN,
+  type Binding,
+  type CacheSpec,
+  type ComparisonOperator,
+  type Condition,
+  type FailurePolicy,
+  type Node,
+  type Schedule,
+  type ScheduleCatchUp,
+  type ScheduleConcurrency,
+} from "./specs.js";
+import { MAX_CATCH_UP_LIMIT } from "./schedule.js";
 
 /**
  * The members of a string union as a list, checked both ways at compile time: a
@@ -71,6 +83,8 @@ const CONDITION_KINDS = unionMembers<Condition["kind"]>()(["compare", "truthy", 
 const NODE_KINDS = unionMembers<Node["kind"]>()(["task", "workflow", "launch_plan", "map", "branch"]);
 const FAILURE_POLICIES = unionMembers<FailurePolicy>()(["fail_immediately", "fail_after_executable_nodes_complete"]);
 const SCHEDULE_KINDS = unionMembers<Schedule["kind"]>()(["cron", "rate"]);
+const SCHEDULE_CATCH_UPS = unionMembers<ScheduleCatchUp>()(["none", "latest", "all"]);
+const SCHEDULE_CONCURRENCIES = unionMembers<ScheduleConcurrency>()(["allow", "skip"]);
 const FLOAT_SPECIALS = ["NaN", "Infinity", "-Infinity"] as const;
 
 /** The `$id` of {@link MODEL_SCHEMA}; every `$defs` entry is addressable as `${MODEL_SCHEMA_ID}#/$defs/<Name>`. */
@@ -94,6 +108,14 @@ const count = { type: "integer", minimum: 0 } as const;
 const milliseconds = { type: "number", exclusiveMinimum: 0 } as const;
 const stringMap = { type: "object", additionalProperties: { type: "string" } } as const;
 const uniqueNames = { type: "array", items: nonEmpty, uniqueItems: true } as const;
+
+/** The fields every schedule kind shares (SchedulePolicy). */
+const schedulePolicy = {
+  kickoffTimeInput: text,
+  catchUp: { enum: SCHEDULE_CATCH_UPS },
+  catchUpLimit: { type: "integer", minimum: 1, maximum: MAX_CATCH_UP_LIMIT },
+  concurrency: { enum: SCHEDULE_CONCURRENCIES },
+} as const;
 
 /** The `if` of one variant of a union discriminated by `kind`. */
 function kindIs<const K extends string>(kind: K) {
@@ -646,7 +668,7 @@ export const MODEL_SCHEMA = {
 
     // ---- launch plans --------------------------------------------------------
     Schedule: {
-      description: "A cron expression (with optional IANA time zone) or a fixed rate.",
+      description: "A cron expression (with optional IANA time zone) or a fixed rate, with what to do about missed ticks (catchUp, catchUpLimit) and overlapping runs (concurrency).",
       type: "object",
       required: ["kind"],
       properties: { kind: { enum: SCHEDULE_KINDS } },
@@ -660,7 +682,7 @@ export const MODEL_SCHEMA = {
               kind: { const: "cron" },
               expression: { type: "string", pattern: CRON_SHAPE_PATTERN },
               timezone: nonEmpty,
-              kickoffTimeInput: text,
+              ...schedulePolicy,
             },
             additionalProperties: false,
           },
@@ -670,7 +692,7 @@ export const MODEL_SCHEMA = {
           then: {
             type: "object",
             required: ["kind", "everyMs"],
-            properties: { kind: { const: "rate" }, everyMs: milliseconds, kickoffTimeInput: text },
+            properties: { kind: { const: "rate" }, everyMs: milliseconds, ...schedulePolicy },
             additionalProperties: false,
           },
         },

@@ -170,10 +170,38 @@ export interface WorkflowSpec {
   source?: string;
 }
 
+/** What a schedule does with the ticks it missed while no scheduler ran: none, the latest one, or all (up to a limit). */
+export type ScheduleCatchUp = "none" | "latest" | "all";
+/** Whether a tick fires while an earlier scheduled execution of the launch plan still runs (`skip`: recorded as skipped). */
+export type ScheduleConcurrency = "allow" | "skip";
+
+/** What every schedule may say besides when it ticks. */
+export interface SchedulePolicy {
+  /** A datetime input that receives each tick's scheduled time. */
+  kickoffTimeInput?: string;
+  /** Ticks missed during downtime: default `latest`. */
+  catchUp?: ScheduleCatchUp;
+  /** With `all`, at most this many missed ticks fire (the most recent); default 100. */
+  catchUpLimit?: number;
+  /** Default `allow`. */
+  concurrency?: ScheduleConcurrency;
+}
+
+/** Ticks on a cron expression, in an IANA time zone (default UTC). */
+export interface CronSchedule extends SchedulePolicy {
+  kind: "cron";
+  expression: string;
+  timezone?: string;
+}
+
+/** Ticks every `everyMs` from the moment the launch plan version was activated. */
+export interface RateSchedule extends SchedulePolicy {
+  kind: "rate";
+  everyMs: number;
+}
+
 /** A schedule: a cron expression (with optional IANA time zone) or a fixed rate. */
-export type Schedule =
-  | { kind: "cron"; expression: string; timezone?: string; kickoffTimeInput?: string }
-  | { kind: "rate"; everyMs: number; kickoffTimeInput?: string };
+export type Schedule = CronSchedule | RateSchedule;
 
 /** The compiled form of a launch plan: a workflow with defaults, fixed inputs and a schedule. */
 export interface LaunchPlanSpec {

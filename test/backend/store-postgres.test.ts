@@ -20,7 +20,7 @@ if (unavailable) {
     await admin.end();
     await dropSchemas();
   });
-  const CHILDREN_FIRST = ["execution_labels", "node_attempts", "node_executions", "executions", "promotions", "entities", "project_blobs", "tokens", "projects"];
+  const CHILDREN_FIRST = ["schedule_runs", "schedule_state", "execution_labels", "node_attempts", "node_executions", "executions", "promotions", "entities", "project_blobs", "tokens", "projects"];
   const empty = () => admin.query(CHILDREN_FIRST.map((t) => `DELETE FROM "${schema}"."${t}";`).join("\n"));
   metadataStoreContract("PostgreSQL", () => ({
     async fresh(clock) {

@@ -144,6 +144,90 @@ export function metadataStoreContract(name: string, harness: () => StoreHarness)
       });
     });
 
+    describe("schedules", () => {
+      const lp = (version: string, project = "alpha", domain = "development") => identifier("launch_plan", project, "nightly", version, domain);
+      const key = { project: "alpha", domain: "development", launchPlan: "nightly" };
+      const HOUR = 3_600_000;
+
+      beforeEach(async () => {
+        for (const v of ["v1", "v2"]) await store.registerEntity(entity(lp(v), nightlyPlan()));
+      });
+
+      it("anchors the schedule when a version becomes active, keeps its last tick across versions, and leaves deactivation alone", async () => {
+        const t0 = clock.now();
+        expect(await store.getScheduleState(key)).toBeUndefined();
+        await store.setLaunchPlanActive(lp("v1"), true);
+        expect(await store.getScheduleState(key)).toEqual({ ...key, version: "v1", anchor: t0, lastTick: t0, updatedAt: t0 });
+
+        // The scheduler moves the last tick forward only.
+        expect(await store.advanceScheduleState(key, t0 + HOUR, t0)).toBe(true);
+        expect(await store.advanceScheduleState(key, t0 + HOUR, t0)).toBe(false);
+        expect(await store.advanceScheduleState(key, t0 + 1, t0)).toBe(false);
+        expect(await store.advanceScheduleState({ ...key, launchPlan: "ghost" }, t0 + HOUR, t0)).toBe(false);
+
+        // A new version re-anchors; the tick already considered stays considered.
+        clock.advance(60_000);
+        await store.setLaunchPlanActive(lp("v2"), true);
+        expect(await store.getScheduleState(key)).toMatchObject({ version: "v2", anchor: t0 + 60_000, lastTick: t0 + HOUR });
+        // Activating the active version again changes nothing; deactivating leaves the state as it was.
+        clock.advance(60_000);
+        await store.setLaunchPlanActive(lp("v2"), true);
+        await store.setLaunchPlanActive(lp("v2"), false);
+        expect(await store.getScheduleState(key)).toMatchObject({ version: "v2", anchor: t0 + 60_000, lastTick: t0 + HOUR, updatedAt: t0 + 60_000 });
+
+        // Activated again after a while: ticks of the inactive time are not due.
+        clock.advance(3 * HOUR);
+        await store.setLaunchPlanActive(lp("v1"), true);
+        expect(await store.getScheduleState(key)).toMatchObject({ version: "v1", anchor: clock.now(), lastTick: clock.now() });
+      });
+
+      it("ensures a state for a version once, and re-anchors it for another version", async () => {
+        const t0 = clock.now();
+        expect(await store.ensureScheduleState(key, "v1", t0)).toEqual({ ...key, version: "v1", anchor: t0, lastTick: t0, updatedAt: t0 });
+        await store.advanceScheduleState(key, t0 + HOUR, t0);
+        expect(await store.ensureScheduleState(key, "v1", t0 + 10)).toMatchObject({ version: "v1", anchor: t0, lastTick: t0 + HOUR });
+        expect(await store.ensureScheduleState(key, "v2", t0 + 2 * HOUR)).toMatchObject({ version: "v2", anchor: t0 + 2 * HOUR, lastTick: t0 + 2 * HOUR });
+        expect(await store.getScheduleState({ ...key, domain: "staging" })).toBeUndefined();
+      });
+
+      it("keeps the first recorded outcome of a tick, even when many record it at once", async () => {
+        const run = { ...key, tick: 5 * HOUR, version: "v1", outcome: "fired" as const, execution: "s-1", recordedAt: 1 };
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.claimScheduleRun(i % 2 === 0 ? { ...run, recordedAt: i } : { ...key, tick: run.tick, version: "v2", outcome: "skipped", reason: "busy", recordedAt: i }),
+          ),
+        );
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        const winner = claims.find((c) => c.claimed)!.run;
+        for (const c of claims) expect(c.run).toEqual(winner);
+        expect(await store.updateScheduleRun(key, run.tick, { outcome: "failed", reason: "no such input" })).toBe(true);
+        expect(await store.updateScheduleRun(key, 7, { outcome: "failed" })).toBe(false);
+        expect((await store.listScheduleRuns(key, { limit: 10 })).items).toEqual([{ ...winner, outcome: "failed", reason: "no such input" }]);
+        expect((await store.counts()).schedule_runs).toBe(1);
+      });
+
+      it("lists recorded ticks newest first, a page at a time, per launch plan", async () => {
+        for (let h = 1; h <= 5; h++) await store.claimScheduleRun({ ...key, tick: h * HOUR, version: "v1", outcome: h % 2 ? "fired" : "missed", recordedAt: h });
+        await store.claimScheduleRun({ ...key, launchPlan: "other", tick: HOUR, version: "v1", outcome: "fired", recordedAt: 1 });
+        const first = await store.listScheduleRuns(key, { limit: 2 });
+        expect(first.items.map((r) => r.tick / HOUR)).toEqual([5, 4]);
+        expect(first.items[1]).toEqual({ ...key, tick: 4 * HOUR, version: "v1", outcome: "missed", recordedAt: 4 });
+        const rest = await store.listScheduleRuns(key, { limit: 10, cursor: first.next! });
+        expect(rest.items.map((r) => r.tick / HOUR)).toEqual([3, 2, 1]);
+        expect(rest.next).toBeUndefined();
+      });
+
+      it("lists the active launch plans of one project and domain", async () => {
+        await store.registerEntity(entity(lp("v1", "beta"), nightlyPlan()));
+        await store.registerEntity(entity(lp("v1", "alpha", "staging"), nightlyPlan()));
+        for (const id of [lp("v2"), lp("v1", "beta"), lp("v1", "alpha", "staging")]) await store.setLaunchPlanActive(id, true);
+        const ids = (records: { id: { project: string; domain: string; version: string } }[]) => records.map((r) => `${r.id.project}/${r.id.domain}@${r.id.version}`);
+        expect(ids(await store.listActiveLaunchPlans())).toEqual(["alpha/development@v2", "beta/development@v1", "alpha/staging@v1"]);
+        expect(ids(await store.listActiveLaunchPlans({ project: "alpha" }))).toEqual(["alpha/development@v2", "alpha/staging@v1"]);
+        expect(ids(await store.listActiveLaunchPlans({ project: "alpha", domain: "staging" }))).toEqual(["alpha/staging@v1"]);
+      });
+    });
+
     describe("executions", () => {
       it("creates an execution once per name and reads it back whole", async () => {
         const e = execution("alpha", "e1", 100, {

@@ -749,6 +749,23 @@ describe("launchPlan()", () => {
     });
   });
 
+  it("compiles a schedule's catch-up and concurrency policy, and rejects a bad one", () => {
+    const plan = launchPlan({ name: "lp", workflow: daily, fixed: { n: 1 }, schedule: { cron: "0 * * * *", catchUp: "all", catchUpLimit: 10, concurrency: "skip", kickoffInput: "at" } });
+    expect(plan.spec.schedule).toEqual({ kind: "cron", expression: "0 * * * *", kickoffTimeInput: "at", catchUp: "all", catchUpLimit: 10, concurrency: "skip" });
+    expect(launchPlan({ name: "lp", workflow: daily, fixed: { n: 1, at: new Date(0) }, schedule: { every: "5m", catchUp: "none" } }).spec.schedule).toEqual({
+      kind: "rate",
+      everyMs: 300_000,
+      catchUp: "none",
+    });
+    const bad = (schedule: object) => compileError(() => launchPlan({ name: "lp", workflow: daily, fixed: { n: 1, at: new Date(0) }, schedule: schedule as never }));
+    expect(bad({ cron: "@daily", catchUpLimit: 0 })).toMatchObject({
+      code: COMPILE_ERRORS.INVALID_SCHEDULE,
+      message: "launch plan lp: schedule.catchUpLimit must be an integer from 1 to 10000, got 0",
+    });
+    expect(bad({ every: "1h", catchUp: "most" }).message).toBe('launch plan lp: schedule.catchUp must be one of none, latest, all, got "most"');
+    expect(bad({ every: "1h", concurrency: "queue" }).message).toBe('launch plan lp: schedule.concurrency must be one of allow, skip, got "queue"');
+  });
+
   it("rejects labels that are not Kubernetes labels", () => {
     expect(compileError(() => launchPlan({ name: "lp", workflow: daily, labels: { "Bad Key": "v" } }))).toMatchObject({
       code: COMPILE_ERRORS.INVALID_OPTION,

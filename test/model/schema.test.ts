@@ -308,7 +308,7 @@ const ratePlan: LaunchPlanSpec = {
   workflow: { resourceType: "workflow", name: "pipeline" },
   defaultInputs: {},
   fixedInputs: {},
-  schedule: { kind: "rate", everyMs: 300_000, kickoffTimeInput: "t" },
+  schedule: { kind: "rate", everyMs: 300_000, kickoffTimeInput: "t", catchUp: "all", catchUpLimit: 10, concurrency: "skip" },
   labels: {},
 };
 
@@ -527,6 +527,10 @@ describe("malformed samples fail with the path of the bad field", () => {
     expectRejected("LaunchPlanSpec", { ...ratePlan, schedule: { kind: "rate", everyMs: 0 } }, "/schedule/everyMs", "exclusiveMinimum");
     expectRejected("LaunchPlanSpec", { ...ratePlan, schedule: { kind: "rate", everyMs: 1, expression: "@daily" } }, "/schedule", "additionalProperties");
     expectRejected("LaunchPlanSpec", { ...ratePlan, schedule: { kind: "fixed", everyMs: 1 } }, "/schedule/kind", "enum");
+    expectRejected("LaunchPlanSpec", { ...ratePlan, schedule: { kind: "rate", everyMs: 60_000, catchUp: "most" } }, "/schedule/catchUp", "enum");
+    expectRejected("LaunchPlanSpec", { ...cronPlan, schedule: { kind: "cron", expression: "@daily", catchUpLimit: 0 } }, "/schedule/catchUpLimit", "minimum");
+    expectRejected("LaunchPlanSpec", { ...cronPlan, schedule: { kind: "cron", expression: "@daily", catchUpLimit: 1.5 } }, "/schedule/catchUpLimit", "type");
+    expectRejected("LaunchPlanSpec", { ...cronPlan, schedule: { kind: "cron", expression: "@daily", concurrency: "queue" } }, "/schedule/concurrency", "enum");
   });
 
   it("bad tasks: resources, retries, timeouts, cache, env", () => {
@@ -622,11 +626,21 @@ const scheduleArb: fc.Arbitrary<Schedule> = fc.oneof(
       expression: fc.constantFrom("* * * * *", "*/5 0-6 1,15 JAN-MAR MON", "@hourly", " 0 0 29 2 * "),
       timezone: fc.constantFrom("UTC", "America/New_York"),
       kickoffTimeInput: keyArb,
+      catchUp: fc.constantFrom("none" as const, "latest" as const, "all" as const),
+      catchUpLimit: fc.integer({ min: 1, max: 10_000 }),
+      concurrency: fc.constantFrom("allow" as const, "skip" as const),
     },
     { requiredKeys: ["kind", "expression"] },
   ),
   fc.record(
-    { kind: fc.constant("rate" as const), everyMs: fc.double({ min: Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }), kickoffTimeInput: keyArb },
+    {
+      kind: fc.constant("rate" as const),
+      everyMs: fc.double({ min: Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }),
+      kickoffTimeInput: keyArb,
+      catchUp: fc.constantFrom("none" as const, "latest" as const, "all" as const),
+      catchUpLimit: fc.integer({ min: 1, max: 10_000 }),
+      concurrency: fc.constantFrom("allow" as const, "skip" as const),
+    },
     { requiredKeys: ["kind", "everyMs"] },
   ),
 );
