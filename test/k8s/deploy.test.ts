@@ -9,7 +9,8 @@ import { loadAllYaml } from "@kubernetes/client-node";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dryRunApply, ensureKubeBinaries, kubeBinaries, startCluster, type TestCluster } from "./cluster.js";
 
 const DEPLOY = join(import.meta.dirname, "..", "..", "deploy");
 const MANIFESTS = readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");
@@ -49,7 +50,7 @@ describe("deploy/ manifests", () => {
   });
 
   it("the schema check catches a malformed manifest", () => {
-    const deployment = structuredClone(documents.find((d) => d.manifest.kind === "Deployment")!.manifest) as { spec: { replicas: unknown } };
+    const deployment = structuredClone(documents.find((d) => d.manifest.kind === "Deployment")!.manifest) as unknown as { spec: { replicas: unknown } };
     deployment.spec.replicas = "one";
     expect(() => new Deployment(deployment as never).validate()).toThrow(/replicas/);
   });
@@ -74,3 +75,36 @@ describe("deploy/ manifests", () => {
     expect(verbs("secrets")).toEqual([]);
   });
 });
+
+const CI = process.env.CI === "true";
+const clusterEnabled = CI || kubeBinaries() !== undefined;
+
+describe.skipIf(!clusterEnabled)(
+  clusterEnabled ? "deploy/ against a real API server" : "deploy/ dry-run (skipped: kube-apiserver not built; `bash test/k8s/build-kube.sh` enables it)",
+  () => {
+    let cluster: TestCluster;
+    beforeAll(async () => {
+      if (CI) ensureKubeBinaries();
+      cluster = await startCluster();
+    }, 20 * 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+
+    it("accepts every manifest by server-side dry-run, and refuses a broken one with its reason", async () => {
+      // The namespace first (dry-run, then for real), so the namespaced objects have somewhere to go.
+      const ns = documents.find((d) => d.manifest.kind === "Namespace")!.manifest;
+      await dryRunApply(cluster, ns as never);
+      await cluster.createNamespace(ns.metadata.name);
+      for (const { file, manifest } of documents) {
+        if (manifest.kind === "Namespace") continue;
+        await expect(dryRunApply(cluster, manifest as never), `${file}: ${manifest.kind} ${manifest.metadata.name}`).resolves.toBeDefined();
+      }
+      const deployment = structuredClone(documents.find((d) => d.manifest.kind === "Deployment")!.manifest) as unknown as {
+        spec: { template: { spec: { containers: { resources: { requests: Record<string, string> } }[] } } };
+      };
+      deployment.spec.template.spec.containers[0]!.resources.requests.cpu = "lots";
+      await expect(dryRunApply(cluster, deployment as never)).rejects.toThrow(/quantities must match the regular expression|cpu/);
+    }, 60_000);
+  },
+);
