@@ -22,6 +22,8 @@ export * from "./api/index.js";
 export * from "./store/index.js";
 export * from "./blobs/index.js";
 export * from "./catalog/index.js";
+export * from "./scheduler/index.js";
+export { createConsole, SESSION_COOKIE, type ConsoleOptions } from "./console/index.js";
 export * from "./config.js";
 export * from "./clock.js";
 export { startServer, ensureAdminToken, openMetadataStore, openBlobStore, apiSettings, type RunningServer } from "./server.js";

@@ -12,6 +12,7 @@ import type { Hono } from "hono";
 import { DEFAULT_DOMAINS } from "../kernel/index.js";
 import { API_PREFIX, createApi, type ApiDeps, type ApiSettings } from "./api/index.js";
 import { createFileBlobStore, type BlobStore } from "./blobs/index.js";
+import { createConsole } from "./console/index.js";
 import { createManualClock, type ManualClock } from "./clock.js";
 import { DEFAULT_INLINE_LITERAL_BYTES, DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_JSON_BYTES } from "./config.js";
 import { closeServer, listen } from "./server.js";
@@ -25,6 +26,8 @@ export interface TestBackendOptions {
   maxBlobBytes?: number;
   maxJsonBytes?: number;
   inlineLiteralBytes?: number;
+  /** The shortest fixed-rate schedule registration accepts (default: the API's, one minute). */
+  minScheduleRateMs?: number;
   /** Also serve on 127.0.0.1 (a free port), for clients that need a URL. */
   listen?: boolean;
   /** Use this store instead of a temp SQLite file (e.g. PostgreSQL); it is closed with the backend. */
@@ -95,10 +98,12 @@ export async function createTestBackend(options: TestBackendOptions = {}): Promi
     maxJsonBytes: options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES,
     inlineLiteralBytes: options.inlineLiteralBytes ?? DEFAULT_INLINE_LITERAL_BYTES,
     insecureLocal: false,
+    ...(options.minScheduleRateMs !== undefined ? { minScheduleRateMs: options.minScheduleRateMs } : {}),
   };
   const { token: adminToken } = await store.createToken({ name: "admin", kind: "admin", createdBy: "test backend" });
   const deps: ApiDeps = { store, blobs, clock, settings };
   const app = createApi(deps);
+  app.route("/", createConsole({ deps, api: app }));
   let server: ServerType | undefined;
   let url: string | undefined;
   if (options.listen) {
