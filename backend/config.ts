@@ -11,7 +11,11 @@
  * | dbSchema           | --db-schema           | PETREL_DB_SCHEMA            | the connection's search_path    |
  * | blobs              | --blobs               | PETREL_BLOBS                | `fs` (`<dataDir>/blobs`)        |
  * | catalog            | --catalog             | PETREL_CATALOG_URL          | `sqlite` (`<dataDir>/catalog.sqlite`) |
- * | runner             | --runner              | PETREL_RUNNER               | `process` (`warm[:N]`, `none`)  |
+ * | runner             | --runner              | PETREL_RUNNER               | `process` (`warm[:N]`, `kubernetes`, `none`) |
+ * | kubeconfig         | --kubeconfig          | PETREL_KUBECONFIG           | in-cluster, else `~/.kube/config` (runner `kubernetes`) |
+ * | k8sNamespace       | --k8s-namespace       | PETREL_K8S_NAMESPACE        | `petrel-{project}-{domain}` (runner `kubernetes`) |
+ * | k8sImage           | --k8s-image           | PETREL_K8S_IMAGE            | `petrel/runtime:<version>` (runner `kubernetes`) |
+ * | advertiseUrl       | --advertise-url       | PETREL_ADVERTISE_URL        | the URL the server listens on   |
  * | host               | --host                | PETREL_HOST                 | 127.0.0.1                       |
  * | port               | --port                | PETREL_PORT                 | 8470 (0 picks a free port)      |
  * | domains            | --domains a,b,c       | PETREL_DOMAINS              | development,staging,production  |
@@ -26,11 +30,17 @@
  * AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (path-style URLs when an endpoint is set).
  *
+ * `--runner kubernetes` runs every attempt in its own pod (the kubernetes-pod
+ * runner): in the namespace the `k8sNamespace` template names for its project and
+ * domain, with the `k8sImage` runtime image unless the task names its own. Pods
+ * reach the API at `advertiseUrl` (e.g. `http://petrel.petrel.svc:8470`), which
+ * runners hand to runtimes instead of the listening address.
+ *
  * The catalog (the shared cache) is `sqlite`, `sqlite:<path>`, a `.sqlite` file,
  * `postgres://...[?schema=name]` or `redis://...[?prefix=name]`; the `schema`
  * and `prefix` parameters are taken out of the URL before it is used.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_DOMAINS, NAME_PATTERN, PetrelError, errorGuard } from "../kernel/index.js";
@@ -49,8 +59,16 @@ export interface ServerOptions {
   blobs?: string;
   /** The shared cache: `sqlite` (default), `sqlite:/path`, `postgres://...?schema=s` or `redis://...?prefix=p`. */
   catalog?: string;
-  /** Where tasks run: `process` (default: a process per attempt), `warm` or `warm:<workers>` (kept-alive workers), `none` (executions stay queued). */
+  /** Where tasks run: `process` (default: a process per attempt), `warm` or `warm:<workers>` (kept-alive workers), `kubernetes` (a pod per attempt), `none` (executions stay queued). */
   runner?: string;
+  /** Runner `kubernetes`: the kubeconfig file (default: in-cluster config when KUBERNETES_SERVICE_HOST is set, else `~/.kube/config`). */
+  kubeconfig?: string;
+  /** Runner `kubernetes`: the namespace template, `{project}` and `{domain}` substituted (default `petrel-{project}-{domain}`). */
+  k8sNamespace?: string;
+  /** Runner `kubernetes`: the runtime image of tasks that name none (default `petrel/runtime:<version>`). */
+  k8sImage?: string;
+  /** The backend's URL as runtimes (pods, processes) reach it; default: the URL it listens on. */
+  advertiseUrl?: string;
   host?: string;
   port?: number | string;
   domains?: string[] | string;
@@ -72,7 +90,14 @@ export type BlobsConfig =
   | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle: boolean };
 
 /** The task runner a config selects. */
-export type RunnerConfig = { kind: "process" } | { kind: "warm"; workers: number } | { kind: "none" };
+export type RunnerConfig =
+  | { kind: "process" }
+  | { kind: "warm"; workers: number }
+  | { kind: "kubernetes"; kubeconfig?: string; namespace: string; image?: string }
+  | { kind: "none" };
+
+/** The namespace template of the kubernetes runner unless `k8sNamespace` names another. */
+export const DEFAULT_K8S_NAMESPACE = "petrel-{project}-{domain}";
 
 /** Where a value came from. */
 export type ConfigSource = "flag" | "env" | "file" | "default";
@@ -84,6 +109,8 @@ export interface ServerConfig {
   blobs: BlobsConfig;
   catalog: CatalogConfig;
   runner: RunnerConfig;
+  /** The backend's URL for runtimes, when it differs from the listening one. */
+  advertiseUrl?: string;
   host: string;
   port: number;
   domains: string[];
@@ -120,6 +147,10 @@ const ENV: Record<Exclude<keyof ServerOptions, "clock" | "configFile">, string> 
   blobs: "PETREL_BLOBS",
   catalog: "PETREL_CATALOG_URL",
   runner: "PETREL_RUNNER",
+  kubeconfig: "PETREL_KUBECONFIG",
+  k8sNamespace: "PETREL_K8S_NAMESPACE",
+  k8sImage: "PETREL_K8S_IMAGE",
+  advertiseUrl: "PETREL_ADVERTISE_URL",
   host: "PETREL_HOST",
   port: "PETREL_PORT",
   domains: "PETREL_DOMAINS",
@@ -282,11 +313,45 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
 
   const runnerValue = text("runner", field("runner").value) ?? "process";
   const warm = /^warm(?::([1-9][0-9]{0,3}))?$/.exec(runnerValue);
+  const kubeconfig = text("kubeconfig", field("kubeconfig").value);
+  const k8sNamespace = text("k8sNamespace", field("k8sNamespace").value);
+  const k8sImage = text("k8sImage", field("k8sImage").value);
   let runner: RunnerConfig;
   if (runnerValue === "process" || runnerValue === "none") runner = { kind: runnerValue };
   else if (warm) runner = { kind: "warm", workers: warm[1] ? Number(warm[1]) : Math.max(1, availableParallelism()) };
-  else return invalid("runner", `${JSON.stringify(runnerValue)} is not process, warm, warm:<workers> or none`);
+  else if (runnerValue === "kubernetes" || runnerValue === "kubernetes-pod") {
+    const namespace = k8sNamespace ?? DEFAULT_K8S_NAMESPACE;
+    const literal = namespace.replaceAll("{project}", "").replaceAll("{domain}", "");
+    if (!/^[A-Za-z0-9-]*$/.test(literal)) {
+      invalid("k8sNamespace", `${JSON.stringify(namespace)} is not a namespace template: letters, digits and - with {project} and {domain}, e.g. petrel-{project}-{domain}`);
+    }
+    if (k8sImage !== undefined && /\s/.test(k8sImage)) invalid("k8sImage", `${JSON.stringify(k8sImage)} is not an image reference`);
+    let kubeconfigPath: string | undefined;
+    if (kubeconfig !== undefined) {
+      kubeconfigPath = resolve(cwd, kubeconfig);
+      if (!existsSync(kubeconfigPath)) invalid("kubeconfig", `${kubeconfigPath} does not exist`);
+    }
+    runner = { kind: "kubernetes", namespace, ...(kubeconfigPath !== undefined ? { kubeconfig: kubeconfigPath } : {}), ...(k8sImage !== undefined ? { image: k8sImage } : {}) };
+  } else return invalid("runner", `${JSON.stringify(runnerValue)} is not process, warm, warm:<workers>, kubernetes or none`);
   if (runner.kind === "warm" && blobs.kind !== "fs") invalid("runner", "warm workers read and write blobs in a filesystem blob store; with s3 blobs use the process runner");
+  if (runner.kind !== "kubernetes") {
+    for (const [key, value] of [["kubeconfig", kubeconfig], ["k8sNamespace", k8sNamespace], ["k8sImage", k8sImage]] as const) {
+      if (value !== undefined) invalid(key, `only applies to the kubernetes runner (--runner kubernetes), not ${runnerValue}`);
+    }
+  }
+
+  const advertiseUrl = text("advertiseUrl", field("advertiseUrl").value);
+  if (advertiseUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(advertiseUrl);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.search || parsed.hash) {
+      invalid("advertiseUrl", `${JSON.stringify(advertiseUrl)} is not an http(s) base URL like http://petrel.petrel.svc:8470`);
+    }
+  }
 
   const host = text("host", field("host").value) ?? DEFAULT_HOST;
   const portValue = field("port").value;
@@ -327,6 +392,7 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
     blobs,
     catalog,
     runner,
+    ...(advertiseUrl !== undefined ? { advertiseUrl: advertiseUrl.replace(/\/+$/, "") } : {}),
     host,
     port,
     domains,

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createApi, type ApiDeps, type ApiSettings } from "./api/index.js";
+import { createConsole } from "./console/index.js";
 import { openCatalog, type Catalog } from "./catalog/index.js";
 import { createEngine, type Engine } from "./engine/index.js";
-import { createLocalProcessRunner } from "./plugins/index.js";
+import { createKubernetesPodRunner, createLocalProcessRunner, type TaskRunner } from "./plugins/index.js";
 import { createFileBlobStore, createS3BlobStore, type BlobStore } from "./blobs/index.js";
 import { systemClock, type Clock } from "./clock.js";
 import { ADMIN_TOKEN_FILE, ConfigError, compileServerOptions, type BlobsConfig, type DbConfig, type ServerConfig, type ServerOptions } from "./config.js";
@@ -119,16 +120,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const adminToken = await ensureAdminToken(config, store);
     const deps: ApiDeps = { store, blobs, clock, settings: apiSettings(config) };
     const app = createApi(deps);
+    app.route("/", createConsole({ deps, api: app }));
     const { server, port } = await listen(app, config.host, config.port);
     const host = config.host.includes(":") ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     if (config.runner.kind !== "none") {
       catalog = await openCatalog(config.catalog, { clock, blobs });
-      const runner = createLocalProcessRunner({
-        logDir: join(config.dataDir, "logs"),
-        ...(config.runner.kind === "warm" && config.blobs.kind === "fs" ? { warm: { workers: config.runner.workers, blobRoot: config.blobs.root } } : {}),
-      });
-      engine = createEngine({ deps, runner, catalog, endpoint: () => url });
+      const runner = createRunner(config);
+      const endpoint = config.advertiseUrl ?? url;
+      engine = createEngine({ deps, runner, catalog, endpoint: () => endpoint });
       deps.engine = engine;
       await engine.start();
     }
@@ -159,6 +159,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await blobs?.close();
     throw error;
   }
+}
+
+/** The task runner a config selects (not `none`). */
+export function createRunner(config: ServerConfig): TaskRunner {
+  const logDir = join(config.dataDir, "logs");
+  const { runner } = config;
+  if (runner.kind === "kubernetes") {
+    return createKubernetesPodRunner({
+      namespace: runner.namespace,
+      ...(runner.kubeconfig !== undefined ? { kubeConfig: runner.kubeconfig } : {}),
+      ...(runner.image !== undefined ? { image: runner.image } : {}),
+      // Pod logs are saved here before their pods are deleted.
+      logDir: join(logDir, "kubernetes"),
+    });
+  }
+  return createLocalProcessRunner({
+    logDir,
+    ...(runner.kind === "warm" && config.blobs.kind === "fs" ? { warm: { workers: runner.workers, blobRoot: config.blobs.root } } : {}),
+  });
 }
 
 /** Serves `app` on host:port (0: a free port) and resolves with the bound port. */

@@ -224,6 +224,9 @@ export class Engine implements EngineHooks {
       case "lost":
         live.settle({ phase: "FAILED", error: { kind: "system", code: "ATTEMPT_LOST", message: exit.message, retryable: true } });
         return;
+      case "rejected":
+        live.settle({ phase: "FAILED", error: { kind: "user", code: "POD_REJECTED", message: exit.message, retryable: false } });
+        return;
       case "exited":
         live.settle({
           phase: "FAILED",

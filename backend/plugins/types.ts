@@ -41,9 +41,11 @@ export interface AttemptExit {
   /**
    * The runner's reading: `exited` (ended without reporting), `oom` (over its memory
    * limit), `timeout` (killed past its deadline), `aborted` (the engine asked),
-   * `lost` (gone, e.g. its worker died or the machine restarted).
+   * `lost` (gone, e.g. its worker died or the machine restarted), `rejected` (it could
+   * not start for a reason no retry fixes: the cluster refused its pod spec, its image
+   * cannot be pulled, a Secret it needs is missing).
    */
-  reason: "exited" | "oom" | "timeout" | "aborted" | "lost";
+  reason: "exited" | "oom" | "timeout" | "aborted" | "lost" | "rejected";
   message: string;
 }
 

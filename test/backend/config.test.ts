@@ -142,6 +142,40 @@ describe("server configuration", () => {
     expect(parseBytes(1234, "x", "flag")).toBe(1234);
   });
 
+  it("selects the kubernetes runner with its kubeconfig, namespace template and image from flags, env or file", () => {
+    const kubeconfig = join(dir, "kubeconfig.yaml");
+    writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\n");
+    expect(compile({ runner: "kubernetes" }).runner).toEqual({ kind: "kubernetes", namespace: "petrel-{project}-{domain}" });
+    const fromEnv = compile({}, { PETREL_RUNNER: "kubernetes", PETREL_KUBECONFIG: "kubeconfig.yaml", PETREL_K8S_NAMESPACE: "ml-{project}-{domain}", PETREL_K8S_IMAGE: "registry.example.com/petrel-runtime:1" });
+    expect(fromEnv.runner).toEqual({ kind: "kubernetes", kubeconfig, namespace: "ml-{project}-{domain}", image: "registry.example.com/petrel-runtime:1" });
+    expect(fromEnv.sources).toMatchObject({ runner: "env", kubeconfig: "env", k8sNamespace: "env", k8sImage: "env" });
+    const file = join(dir, "server.json");
+    writeFileSync(file, JSON.stringify({ runner: "kubernetes", k8sNamespace: "team-a", k8sImage: "img:2", advertiseUrl: "http://petrel.petrel.svc:8470/" }));
+    const fromFile = compile({ configFile: file, k8sImage: "img:3" });
+    expect(fromFile.runner).toEqual({ kind: "kubernetes", namespace: "team-a", image: "img:3" });
+    expect(fromFile.advertiseUrl).toBe("http://petrel.petrel.svc:8470");
+    expect(fromFile.sources).toMatchObject({ k8sNamespace: "file", k8sImage: "flag", advertiseUrl: "file" });
+    expect(compile({}, { PETREL_ADVERTISE_URL: "https://petrel.example.com" }).advertiseUrl).toBe("https://petrel.example.com");
+    expect(compile().advertiseUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ runner: "k8s" }, {}, "runner", "is not process, warm, warm:<workers>, kubernetes or none"],
+    [{ runner: "kubernetes", kubeconfig: "missing.yaml" }, {}, "kubeconfig", "missing.yaml does not exist"],
+    [{ runner: "kubernetes" }, { PETREL_K8S_NAMESPACE: "petrel_{project}" }, "k8sNamespace", "k8sNamespace (PETREL_K8S_NAMESPACE): \"petrel_{project}\" is not a namespace template"],
+    [{ runner: "kubernetes", k8sNamespace: "p-{project}-{user}" }, {}, "k8sNamespace", "is not a namespace template"],
+    [{ runner: "kubernetes", k8sImage: "my image" }, {}, "k8sImage", "is not an image reference"],
+    [{ k8sImage: "img:1" }, {}, "k8sImage", "only applies to the kubernetes runner"],
+    [{ runner: "warm", kubeconfig: "x" }, {}, "kubeconfig", "only applies to the kubernetes runner (--runner kubernetes), not warm"],
+    [{}, { PETREL_K8S_NAMESPACE: "ns" }, "k8sNamespace", "k8sNamespace (PETREL_K8S_NAMESPACE): only applies"],
+    [{ advertiseUrl: "petrel:8470" }, {}, "advertiseUrl", "is not an http(s) base URL"],
+    [{ advertiseUrl: "ftp://petrel" }, {}, "advertiseUrl", "is not an http(s) base URL"],
+  ] as [ServerOptions, NodeJS.ProcessEnv, string, string][])("validates the runner options %j %j", (flags, env, field, says) => {
+    const e = errorOf(() => compile(flags, env));
+    expect(e.field).toBe(field);
+    expect(e.message).toContain(says);
+  });
+
   it("maps command-line flags to options, leaving unset ones to env, file and defaults", () => {
     expect(serverOptionsFromFlags({ port: "0", insecureLocal: false, config: "c.json" })).toEqual({ port: "0", configFile: "c.json" });
   });
