@@ -1,6 +1,6 @@
 /**
  * Petrel's benchmarks against their peers (Dask, raw better-sqlite3, raw
- * apache-arrow, raw pg, a bare node:http server), each suite printing Petrel's figure, the peer's figure from
+ * apache-arrow, raw pg, a bare node:http server, local disk), each suite printing Petrel's figure, the peer's figure from
  * the same run, their ratio, the goal and PASS/MISS.
  *
  * @example
@@ -26,13 +26,15 @@ import { buildSuite } from "./build.js";
 import { cacheSuite } from "./cache.js";
 import { dataframeSuite } from "./dataframe.js";
 import { engineSuite } from "./engine.js";
+import { k8sSuite } from "./k8s.js";
 import { kernelSuite } from "./kernel.js";
 import { gcExposed, renderTable, verdict, type BenchOptions, type Suite, type SuiteResult } from "./harness.js";
 import { overheadSuite } from "./overhead.js";
+import { remoteSuite } from "./remote.js";
 import { runtimeSuite } from "./runtime.js";
 
 /** Every suite, in the order a full run takes them. */
-export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, backendSuite, engineSuite, kernelSuite, runtimeSuite];
+export const SUITES: readonly Suite[] = [overheadSuite, buildSuite, cacheSuite, dataframeSuite, backendSuite, engineSuite, kernelSuite, runtimeSuite, remoteSuite, k8sSuite];
 
 /** Heap for the re-spawned process: a 1e6-row danfo frame holds ~1 GB, and two are alive at once. */
 const HEAP_MB = 8192;

@@ -54,7 +54,7 @@ export class RemoteDataFrame {
 
   /** The Arrow IPC bytes, whole, verified against the hash. */
   bytes(onProgress?: (received: number, total: number | undefined) => void): Promise<Uint8Array> {
-    return this.http.download(this.path, { hash: this.ref.hash, ...(onProgress ? { onProgress } : {}) });
+    return this.http.blob(this.path, this.ref, onProgress ? { onProgress } : {});
   }
 
   /** The whole table as Arrow. */

@@ -135,7 +135,7 @@ export class Values<T extends Record<string, unknown> = Record<string, unknown>>
   async get<K extends keyof T & string>(name: K, options: ValueOptions = {}): Promise<T[K]> {
     const literal = await this.literal(name);
     const type = (await this.types())?.[name];
-    return (await decodeLiteral(literal, type, (ref) => this.ctx.http.download(this.blobPath(name, literal, ref), { hash: ref.hash }), `${name} of ${this.label}`, options)) as T[K];
+    return (await decodeLiteral(literal, type, (ref) => this.ctx.http.blob(this.blobPath(name, literal, ref), ref), `${name} of ${this.label}`, options)) as T[K];
   }
 
   /** Every value, decoded. */

@@ -6,10 +6,12 @@
  * checked against their length and, when known, their hash, so a retried download
  * never yields a truncated table.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from "axios";
 import type { RemoteConfig } from "./config.js";
 import { REMOTE_ERRORS, RemoteError, type RemoteErrorCode } from "./errors.js";
@@ -94,6 +96,49 @@ export class Http {
     return this.call<T>("PUT", path, { bytes, idempotent: true });
   }
 
+  /**
+   * A blob's bytes, whole and checked: read straight from the backend's blob file
+   * when this process is on the backend's host (a file blob store says where the
+   * file is; its path names the hash and it was renamed into place whole, so its
+   * size is the check), else downloaded from `path` and checked against the hash.
+   * `PETREL_DIRECT_BLOBS=0` turns the direct read off.
+   */
+  async blob(path: string, ref: { hash: string; size: number }, options: Omit<DownloadOptions, "hash"> = {}): Promise<Uint8Array> {
+    const project = /^\/projects\/([^/]+)\//.exec(path)?.[1];
+    if (project && this.direct !== false && process.env.PETREL_DIRECT_BLOBS !== "0") {
+      const local = await this.localBlob(project, ref);
+      if (local) {
+        options.onProgress?.(local.byteLength, local.byteLength);
+        return local;
+      }
+    }
+    return this.download(path, { ...options, hash: ref.hash });
+  }
+
+  /** Whether direct reads work from here: unknown until the first try, then remembered. */
+  private direct: boolean | undefined;
+
+  private async localBlob(project: string, ref: { hash: string; size: number }): Promise<Uint8Array | undefined> {
+    let file: string | undefined;
+    try {
+      file = (await this.call<{ file?: string }>("GET", `/projects/${project}/blobs/${encodeURIComponent(ref.hash)}/location`)).file;
+    } catch {
+      return undefined;
+    }
+    const hex = ref.hash.replace(/^sha256:/, "");
+    if (!file || !file.endsWith(hex)) return undefined;
+    try {
+      const bytes = await readFile(file);
+      if (bytes.byteLength !== ref.size) return undefined;
+      this.direct = true;
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch {
+      // Another host: the file is not here.
+      if (this.direct === undefined) this.direct = false;
+      return undefined;
+    }
+  }
+
   /** Whether a blob exists (a one-byte range read). */
   async exists(path: string): Promise<boolean> {
     const res = await this.send("GET", path, {}, "text", { headers: { range: "bytes=0-0" } });
@@ -122,7 +167,11 @@ export class Http {
   /**
    * Downloads bytes. A transfer that breaks off is resumed with a Range request
    * from the last byte received; the result must have the announced length and,
-   * with `hash`, that sha256, or the download fails rather than return less.
+   * with `hash`, that sha256, or the download fails (DOWNLOAD_FAILED) rather than
+   * return less. Refused connections and 429/502-504 answers are retried as for
+   * any call, and are final (UNREACHABLE, SERVER_ERROR) once those retries are spent.
+   * Chunks are copied into one buffer of the announced length and hashed as they
+   * arrive, so the check costs no second pass and overlaps the wait for the network.
    */
   async download(path: string, options: DownloadOptions = {}): Promise<Uint8Array> {
     const url = path + queryString(options.query);
@@ -130,51 +179,58 @@ export class Http {
     const chunks: Buffer[] = [];
     let received = 0;
     let total: number | undefined;
+    let hasher: Hash | undefined;
+    const restart = () => {
+      received = 0;
+      chunks.length = 0;
+      buffer = undefined;
+      total = undefined;
+      hasher = options.hash ? createHash("sha256") : undefined;
+    };
+    restart();
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.config.retries; attempt++) {
       if (attempt > 0) await sleep(backoff(attempt));
+      // Resume only what has a known length; anything else starts over.
       const resume = received > 0 && total !== undefined;
-      let res: AxiosResponse;
-      try {
-        res = await this.send("GET", url, {}, "stream", {
-          timeout: 0,
-          ...(resume ? { headers: { range: `bytes=${received}-` } } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-      } catch (e) {
-        lastError = e;
-        continue;
-      }
+      if (!resume) restart();
+      // send() has already retried refused connections and 429/502-504 answers: what it gives up on is final.
+      const res = await this.send("GET", url, {}, "stream", {
+        timeout: 0,
+        // -1, not Infinity: axios wraps a stream with any limit in a second, slower stream.
+        maxContentLength: -1,
+        ...(resume ? { headers: { range: `bytes=${received}-` } } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       const body = res.data as Readable;
-      if (res.status < 200 || res.status >= 300) {
-        const text = await readAll(body);
-        if (RETRYABLE_STATUS.has(res.status)) {
-          lastError = this.failure("GET", path, res, text);
-          continue;
-        }
-        throw this.failure("GET", path, res, text);
-      }
-      if (resume && res.status !== 206) {
-        // The server ignored the range: start over.
-        received = 0;
-        chunks.length = 0;
-        buffer = undefined;
-      }
-      if (total === undefined || res.status === 200) {
-        const length = Number(res.headers["content-length"]);
-        total = Number.isFinite(length) && res.headers["content-length"] !== undefined ? length : undefined;
+      if (res.status < 200 || res.status >= 300) throw this.failure("GET", path, res, await readAll(body));
+      // A resumed transfer must continue exactly where the last one broke off; else start over.
+      if (resume && !(res.status === 206 && continues(res, received, total!))) restart();
+      if (received === 0) {
+        const header = res.headers["content-length"];
+        const length = Number(header);
+        total = header !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
         if (total !== undefined) buffer = new Uint8Array(total);
       }
+      // What the caller's onProgress throws ends the download; it is not a transfer to retry.
+      const caller: { error?: unknown } = {};
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        await consume(body, (chunk) => {
           if (buffer) {
             if (received + chunk.byteLength > buffer.byteLength) throw new Error("more bytes than the announced length");
             buffer.set(chunk, received);
           } else chunks.push(chunk);
+          hasher?.update(chunk);
           received += chunk.byteLength;
-          options.onProgress?.(received, total);
-        }
+          try {
+            options.onProgress?.(received, total);
+          } catch (error) {
+            caller.error = error;
+            throw error;
+          }
+        });
       } catch (e) {
+        if ("error" in caller) throw caller.error;
         if (options.signal?.aborted) throw e;
         lastError = e;
         continue;
@@ -183,17 +239,13 @@ export class Http {
         lastError = new Error(`the transfer ended after ${received} of ${total} bytes`);
         continue;
       }
-      const bytes = buffer ?? new Uint8Array(Buffer.concat(chunks));
-      if (options.hash && `sha256:${createHash("sha256").update(bytes).digest("hex")}` !== options.hash) {
+      if (hasher && `sha256:${hasher.digest("hex")}` !== options.hash) {
         // Corrupt: start over from the first byte.
-        received = 0;
-        chunks.length = 0;
-        buffer = undefined;
-        total = undefined;
+        restart();
         lastError = new Error(`the bytes received do not hash to ${options.hash}`);
         continue;
       }
-      return bytes;
+      return buffer ?? new Uint8Array(Buffer.concat(chunks));
     }
     throw new RemoteError(
       REMOTE_ERRORS.DOWNLOAD_FAILED,
@@ -327,6 +379,29 @@ function describeBody(res: AxiosResponse, text: string): string {
   const type = String(res.headers["content-type"] ?? "no content type").split(";")[0];
   const snippet = text.replace(/\s+/g, " ").trim().slice(0, 80);
   return snippet ? `${type} "${snippet}${text.length > 80 ? "…" : ""}"` : `an empty ${type} body`;
+}
+
+/** Whether a 206 answer's Content-Range starts at `from` of a blob of `total` bytes. */
+function continues(res: AxiosResponse, from: number, total: number): boolean {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers["content-range"] ?? "").trim());
+  return m !== null && Number(m[1]) === from && Number(m[2]) === total - 1 && (m[3] === "*" || Number(m[3]) === total);
+}
+
+/**
+ * Feeds every chunk of `body` to `onChunk` as it arrives ('data' events: cheaper
+ * per chunk than an async iterator); resolves at its end, rejects when it breaks
+ * off or `onChunk` throws (the stream is destroyed with that error).
+ */
+function consume(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void> {
+  body.on("data", (chunk: Buffer) => {
+    if (body.destroyed) return;
+    try {
+      onChunk(chunk);
+    } catch (error) {
+      body.destroy(error as Error);
+    }
+  });
+  return finished(body);
 }
 
 async function readAll(body: Readable): Promise<string> {

@@ -94,6 +94,8 @@ export function createFileBlobStore(options: FileBlobStoreOptions): BlobStore {
       return range ? { size, range: { start: range.start, end: end! }, body } : { size, body };
     },
 
+    localPath: (hash: string) => pathOf(hash),
+
     async stat(hash: string) {
       const size = await sizeOf(pathOf(hash));
       return size === undefined ? undefined : { size };

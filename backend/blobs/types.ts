@@ -53,6 +53,11 @@ export interface BlobStore {
   get(hash: string, range?: ByteRange): Promise<BlobReadResult | undefined>;
   /** The blob's size, or `undefined` when absent. */
   stat(hash: string): Promise<{ size: number } | undefined>;
+  /**
+   * Where the blob's bytes sit on this machine's filesystem (file stores only), so
+   * a client on the same host can read them directly instead of over HTTP.
+   */
+  localPath?(hash: string): string;
   /** Removes a blob; false when it was absent. */
   delete(hash: string): Promise<boolean>;
   close(): Promise<void>;

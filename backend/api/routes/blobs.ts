@@ -43,6 +43,20 @@ async function download(ctx: RouteContext): Promise<Response> {
   return streamBlob(ctx, hash);
 }
 
+/**
+ * Where a blob can be read directly: its file on the server's host for a file blob
+ * store (a client on the same host reads it at disk speed; the path names the hash,
+ * and the file was renamed into place whole), nothing otherwise.
+ */
+async function location(ctx: RouteContext): Promise<Response> {
+  const { project, hash } = ctx.params as { project: string; hash: string };
+  if (!(await ctx.deps.store.getProjectBlob(project, hash))) throw notFound(`blob ${hash}`);
+  const stat = await ctx.deps.blobs.stat(hash);
+  if (!stat) throw notFound(`blob ${hash}`);
+  const file = ctx.deps.blobs.localPath?.(hash);
+  return json(ctx, 200, { hash, size: stat.size, ...(file ? { file } : {}) });
+}
+
 const SLICE_QUERY = [
   { name: "offset", description: "Arrow blobs: first row (default 0).", type: "integer" as const },
   { name: "limit", description: "Arrow blobs: most rows.", type: "integer" as const },
@@ -84,5 +98,17 @@ function blobRoutes(segment: "blobs" | "bundles", kind: BlobKind, what: string):
   ];
 }
 
-export const blobRouteDefs: RouteDef[] = [...blobRoutes("bundles", "bundle", "a code bundle"), ...blobRoutes("blobs", "data", "a data blob")];
+const locationRoute: RouteDef = {
+  method: "GET",
+  path: "/projects/{project}/blobs/{hash}/location",
+  operationId: "getBlobLocation",
+  summary: "Where a data blob can be read directly: `file`, its path on the server's host, for a file blob store (clients on that host read it without HTTP).",
+  tag: "data",
+  access: "node",
+  responses: { 200: { description: "The blob's size, and its file when there is one.", schema: "object" } },
+  authorize: blobAccess("read"),
+  handle: location,
+};
+
+export const blobRouteDefs: RouteDef[] = [...blobRoutes("bundles", "bundle", "a code bundle"), ...blobRoutes("blobs", "data", "a data blob"), locationRoute];
 export { SLICE_QUERY };
