@@ -27,6 +27,12 @@ interface ServerFlags {
   config?: string;
   catalog?: string;
   runner?: string;
+  kubeconfig?: string;
+  k8sNamespace?: string;
+  k8sImage?: string;
+  advertiseUrl?: string;
+  /** commander's `--no-scheduler`: false when given. */
+  scheduler?: boolean;
 }
 
 /** Options from flags; unset flags stay undefined so env, file and defaults apply. */
@@ -38,6 +44,11 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
   if (flags.blobs !== undefined) o.blobs = flags.blobs;
   if (flags.catalog !== undefined) o.catalog = flags.catalog;
   if (flags.runner !== undefined) o.runner = flags.runner;
+  if (flags.kubeconfig !== undefined) o.kubeconfig = flags.kubeconfig;
+  if (flags.k8sNamespace !== undefined) o.k8sNamespace = flags.k8sNamespace;
+  if (flags.k8sImage !== undefined) o.k8sImage = flags.k8sImage;
+  if (flags.advertiseUrl !== undefined) o.advertiseUrl = flags.advertiseUrl;
+  if (flags.scheduler === false) o.scheduler = false;
   if (flags.host !== undefined) o.host = flags.host;
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.domains !== undefined) o.domains = flags.domains;
@@ -62,10 +73,26 @@ export function describeServer(s: RunningServer): string {
     `  metadata:    ${db}`,
     `  blobs:       ${blobs}`,
     `  catalog:     ${config.catalog.kind === "sqlite" ? `sqlite ${config.catalog.path}` : `${config.catalog.kind} ${redact(config.catalog.url)}`}`,
-    `  runner:      ${config.runner.kind === "warm" ? `warm workers (${config.runner.workers})` : config.runner.kind === "process" ? "a local process per attempt" : "none (executions stay queued)"}`,
+    `  runner:      ${describeRunner(config)}`,
+    `  scheduler:   ${config.runner.kind === "none" ? "off (no runner)" : config.scheduler ? "on" : "off (--no-scheduler)"}`,
+    `  console:     ${s.url}/`,
     `  domains:     ${config.domains.join(", ")}`,
     ...(config.insecureLocal ? ["  WARNING: --insecure-local: no authentication, every request acts as the admin"] : []),
   ].join("\n");
+}
+
+function describeRunner(config: RunningServer["config"]): string {
+  const { runner } = config;
+  switch (runner.kind) {
+    case "warm":
+      return `warm workers (${runner.workers})`;
+    case "process":
+      return "a local process per attempt";
+    case "kubernetes":
+      return `a Kubernetes pod per attempt (namespace ${runner.namespace}${runner.image ? `, image ${runner.image}` : ""}${config.advertiseUrl ? `, pods reach ${config.advertiseUrl}` : ""})`;
+    case "none":
+      return "none (executions stay queued)";
+  }
 }
 
 /**
@@ -86,7 +113,12 @@ export function serverCommand(): Command {
     .option("--db-schema <schema>", "PostgreSQL schema for the tables (env PETREL_DB_SCHEMA)")
     .option("--blobs <url>", "fs (default), file:<dir>, or s3://bucket/prefix with AWS_* variables (env PETREL_BLOBS)")
     .option("--catalog <url>", "the shared cache: sqlite (default), sqlite:<path>, postgres://...?schema=s, redis://...?prefix=p (env PETREL_CATALOG_URL)")
-    .option("--runner <kind>", "where tasks run: process (default), warm, warm:<workers>, none (env PETREL_RUNNER)")
+    .option("--runner <kind>", "where tasks run: process (default), warm, warm:<workers>, kubernetes, none (env PETREL_RUNNER)")
+    .option("--kubeconfig <file>", "runner kubernetes: the kubeconfig (default: in-cluster, else ~/.kube/config; env PETREL_KUBECONFIG)")
+    .option("--k8s-namespace <template>", "runner kubernetes: namespace of task pods, {project} and {domain} substituted (env PETREL_K8S_NAMESPACE)")
+    .option("--k8s-image <image>", "runner kubernetes: the default runtime image (env PETREL_K8S_IMAGE)")
+    .option("--advertise-url <url>", "the URL task runtimes reach this server at, e.g. http://petrel.petrel.svc:8470 (env PETREL_ADVERTISE_URL)")
+    .option("--no-scheduler", "do not fire scheduled launch plans (env PETREL_SCHEDULER=0)")
     .option("--host <host>", "address to listen on (default 127.0.0.1; env PETREL_HOST)")
     .option("--port <port>", "port (default 8470, 0 for any free port; env PETREL_PORT)")
     .option("--domains <list>", "comma-separated domains (default development,staging,production)")

@@ -24,6 +24,7 @@
  * | inlineLiteralBytes | --inline-literal-bytes| PETREL_INLINE_LITERAL_BYTES | 64Ki                            |
  * | adminToken         | (none: not on argv)   | PETREL_ADMIN_TOKEN          | `<dataDir>/admin-token`, generated on first start |
  * | insecureLocal      | --insecure-local      | PETREL_INSECURE_LOCAL=1     | false                           |
+ * | scheduler          | --no-scheduler        | PETREL_SCHEDULER=0          | true (fires scheduled launch plans) |
  * | configFile         | --config              | PETREL_CONFIG               | none                            |
  *
  * `--blobs s3://bucket/prefix` takes the endpoint and credentials from the usual
@@ -77,6 +78,8 @@ export interface ServerOptions {
   inlineLiteralBytes?: number | string;
   adminToken?: string;
   insecureLocal?: boolean | string;
+  /** Fire scheduled launch plans (default true; needs a runner other than `none`). */
+  scheduler?: boolean | string;
   configFile?: string;
   /** Not configurable from outside: tests pass a manual clock. */
   clock?: Clock;
@@ -120,6 +123,8 @@ export interface ServerConfig {
   /** Given explicitly (env or file); otherwise read from or written to `<dataDir>/admin-token`. */
   adminToken?: string;
   insecureLocal: boolean;
+  /** Whether this server fires scheduled launch plans. */
+  scheduler: boolean;
   /** Where each value came from, for `petrel server` to print and for debugging. */
   sources: Record<string, ConfigSource>;
 }
@@ -159,6 +164,7 @@ const ENV: Record<Exclude<keyof ServerOptions, "clock" | "configFile">, string> 
   inlineLiteralBytes: "PETREL_INLINE_LITERAL_BYTES",
   adminToken: "PETREL_ADMIN_TOKEN",
   insecureLocal: "PETREL_INSECURE_LOCAL",
+  scheduler: "PETREL_SCHEDULER",
 };
 const FILE_KEYS = new Set<string>(Object.keys(ENV));
 
@@ -377,11 +383,15 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
   const adminToken = text("adminToken", field("adminToken").value);
   if (adminToken !== undefined && adminToken.length < 16) invalid("adminToken", "must be at least 16 characters");
 
-  const insecureValue = field("insecureLocal").value;
-  const insecureLocal = insecureValue === true || insecureValue === "1" || insecureValue === "true";
-  if (insecureValue !== undefined && !insecureLocal && insecureValue !== false && insecureValue !== "0" && insecureValue !== "false") {
-    invalid("insecureLocal", `${JSON.stringify(insecureValue)} is not true or false`);
-  }
+  const boolean = (name: "insecureLocal" | "scheduler", fallback: boolean): boolean => {
+    const value = field(name).value;
+    if (value === undefined) return fallback;
+    if (value === true || value === "1" || value === "true" || value === "on") return true;
+    if (value === false || value === "0" || value === "false" || value === "off") return false;
+    return invalid(name, `${JSON.stringify(value)} is not true or false`);
+  };
+  const insecureLocal = boolean("insecureLocal", false);
+  const scheduler = boolean("scheduler", true);
   if (insecureLocal && !LOOPBACK.has(host)) {
     invalid("insecureLocal", `turns authentication off, so it is only allowed on a loopback host (127.0.0.1, ::1, localhost), not ${host}`);
   }
@@ -401,6 +411,7 @@ export function compileServerOptions(flags: ServerOptions = {}, env: NodeJS.Proc
     inlineLiteralBytes,
     ...(adminToken !== undefined ? { adminToken } : {}),
     insecureLocal,
+    scheduler,
     sources,
   };
 }

@@ -12,6 +12,7 @@ import { createApi, type ApiDeps, type ApiSettings } from "./api/index.js";
 import { createConsole } from "./console/index.js";
 import { openCatalog, type Catalog } from "./catalog/index.js";
 import { createEngine, type Engine } from "./engine/index.js";
+import { createScheduler, type Scheduler } from "./scheduler/index.js";
 import { createKubernetesPodRunner, createLocalProcessRunner, type TaskRunner } from "./plugins/index.js";
 import { createFileBlobStore, createS3BlobStore, type BlobStore } from "./blobs/index.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -32,6 +33,8 @@ export interface RunningServer {
   deps: ApiDeps;
   /** The execution engine (absent with runner `none`). */
   engine?: Engine;
+  /** The scheduler of launch plans (absent with runner `none` or `--no-scheduler`). */
+  scheduler?: Scheduler;
   /** Stops listening, then closes the stores. */
   close(): Promise<void>;
 }
@@ -115,6 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let blobs: BlobStore | undefined;
   let catalog: Catalog | undefined;
   let engine: Engine | undefined;
+  let scheduler: Scheduler | undefined;
   try {
     blobs = openBlobStore(config.blobs);
     const adminToken = await ensureAdminToken(config, store);
@@ -131,10 +135,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       engine = createEngine({ deps, runner, catalog, endpoint: () => endpoint });
       deps.engine = engine;
       await engine.start();
+      if (config.scheduler) {
+        scheduler = createScheduler({ deps, clock });
+        scheduler.start();
+      }
     }
     const openBlobs = blobs;
     const openCatalogStore = catalog;
     const openEngine = engine;
+    const openScheduler = scheduler;
     return {
       url,
       adminToken,
@@ -144,8 +153,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       app,
       deps,
       ...(engine ? { engine } : {}),
+      ...(scheduler ? { scheduler } : {}),
       async close() {
         await closeServer(server);
+        await openScheduler?.stop();
         await openEngine?.close();
         await openCatalogStore?.close();
         await store.close();
@@ -153,6 +164,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
     };
   } catch (error) {
+    await scheduler?.stop();
     await engine?.close();
     await catalog?.close();
     await store.close();

@@ -135,6 +135,13 @@ describe("server configuration", () => {
     expect(compile({}, { PETREL_INSECURE_LOCAL: "1" }).insecureLocal).toBe(true);
   });
 
+  it("runs the scheduler unless --no-scheduler or PETREL_SCHEDULER=0 says not to", () => {
+    expect(compile().scheduler).toBe(true);
+    expect(compile({}, { PETREL_SCHEDULER: "0" }).scheduler).toBe(false);
+    expect(compile(serverOptionsFromFlags({ scheduler: false })).scheduler).toBe(false);
+    expect(() => compile({}, { PETREL_SCHEDULER: "sometimes" })).toThrow(/scheduler.*"sometimes" is not true or false/);
+  });
+
   it("parses byte sizes", () => {
     expect(parseBytes("64Ki", "x", "flag")).toBe(65536);
     expect(parseBytes("10G", "x", "flag")).toBe(1e10);
