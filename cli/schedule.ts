@@ -22,15 +22,11 @@ import {
   isPetrelError,
   parseCron,
   parseDuration,
-  sha256,
-  stableStringify,
-  type Identifier,
-  type LaunchPlanSpec,
   type Schedule,
   type ScheduleCatchUp,
   type ScheduleConcurrency,
 } from "../kernel/index.js";
-import { isRemoteError, Remote, REMOTE_ERRORS, type RemoteOptions } from "../remote/index.js";
+import { describeSchedule, isRemoteError, Remote, REMOTE_ERRORS, type RemoteOptions } from "../remote/index.js";
 
 /** Exit codes of `petrel schedule`; scripts may rely on them. */
 export const SCHEDULE_EXIT = { OK: 0, USAGE: 2, NOT_FOUND: 3, AUTH: 4, OTHER: 5 } as const;
@@ -49,10 +45,6 @@ export interface ScheduleCommandIo {
 const DEFAULT_SHOW_NEXT = 5;
 /** Past runs `show` prints by default. */
 const DEFAULT_SHOW_PAST = 20;
-/** Keeps derived versions well inside the API's 128 characters. */
-const MAX_BASE_VERSION_CHARS = 100;
-/** The suffix a derived version carries: `-s` and 8 hex digits of the schedule's hash. */
-const DERIVED_SUFFIX = /-s[0-9a-f]{8}$/;
 
 class CliError extends Error {
   constructor(
@@ -121,8 +113,6 @@ function remoteOf(o: ConnectionFlags): Remote {
   return new Remote(options);
 }
 
-const seg = encodeURIComponent;
-const base = (remote: Remote) => `/projects/${seg(remote.project)}/domains/${seg(remote.domain)}`;
 
 const wholeNumber =
   (min: number, max: number) =>
@@ -132,36 +122,6 @@ const wholeNumber =
     return n;
   };
 
-/** A schedule in a few words: "cron 0 6 * * * (Europe/Paris)", "every 5m". */
-export function describeSchedule(schedule: Schedule | null | undefined): string {
-  if (!schedule) return "none";
-  const when = schedule.kind === "cron" ? `cron ${schedule.expression}${schedule.timezone ? ` (${schedule.timezone})` : " (UTC)"}` : `every ${describeMs(schedule.everyMs)}`;
-  const policy = [
-    schedule.catchUp !== undefined ? `catch-up ${schedule.catchUp}${schedule.catchUp === "all" && schedule.catchUpLimit !== undefined ? ` (max ${schedule.catchUpLimit})` : ""}` : "",
-    schedule.concurrency === "skip" ? "skip while running" : "",
-    schedule.kickoffTimeInput !== undefined ? `kickoff time -> ${schedule.kickoffTimeInput}` : "",
-  ].filter(Boolean);
-  return policy.length ? `${when}; ${policy.join(", ")}` : when;
-}
-
-function describeMs(ms: number): string {
-  const units: [number, string][] = [
-    [86_400_000, "d"],
-    [3_600_000, "h"],
-    [60_000, "m"],
-    [1_000, "s"],
-  ];
-  let rest = ms;
-  let out = "";
-  for (const [size, unit] of units) {
-    if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
-      rest %= size;
-    }
-  }
-  return rest > 0 || out === "" ? `${out}${rest}ms` : out;
-}
-
 const when = (iso: string | null | undefined) => (iso ? iso.replace("T", " ").replace(/\.000Z$/, "Z") : "-");
 
 /** Rows as aligned columns. */
@@ -170,15 +130,11 @@ function table(header: string[], rows: string[][]): string {
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
-/** The schedule the flags describe, keeping the old schedule's policy where no flag overrides it. */
-function scheduleOf(o: SetFlags, old: Schedule | undefined): Schedule {
+/** The schedule the flags describe (the policy flags not given keep the old schedule's, in Schedules.set). */
+function scheduleOf(o: SetFlags): Schedule {
   if ((o.cron === undefined) === (o.every === undefined)) throw usage("give exactly one of --cron <expression> or --every <duration>");
   if (o.timezone !== undefined && o.cron === undefined) throw usage("--timezone goes with --cron");
   const policy = {
-    ...(old?.kickoffTimeInput !== undefined ? { kickoffTimeInput: old.kickoffTimeInput } : {}),
-    ...(old?.catchUp !== undefined ? { catchUp: old.catchUp } : {}),
-    ...(old?.catchUpLimit !== undefined ? { catchUpLimit: old.catchUpLimit } : {}),
-    ...(old?.concurrency !== undefined ? { concurrency: old.concurrency } : {}),
     ...(o.kickoffInput !== undefined ? { kickoffTimeInput: o.kickoffInput } : {}),
     ...(o.catchUp !== undefined ? { catchUp: o.catchUp } : {}),
     ...(o.catchUpLimit !== undefined ? { catchUpLimit: o.catchUpLimit } : {}),
@@ -190,33 +146,6 @@ function scheduleOf(o: SetFlags, old: Schedule | undefined): Schedule {
     return { kind: "cron", expression: o.cron.trim(), ...(o.timezone !== undefined ? { timezone: o.timezone } : {}), ...policy };
   }
   return { kind: "rate", everyMs: parseDuration(o.every!, "--every"), ...policy };
-}
-
-/** The new version's name: the old one (without an earlier derived suffix) and a hash of the schedule. */
-export function derivedVersion(from: string, schedule: Schedule): string {
-  const stem = from.replace(DERIVED_SUFFIX, "").slice(0, MAX_BASE_VERSION_CHARS);
-  return `${stem}-s${sha256(stableStringify(schedule)).slice("sha256:".length, "sha256:".length + 8)}`;
-}
-
-interface EntityJson {
-  id: Identifier;
-  spec: LaunchPlanSpec;
-  bundle?: string;
-  references?: Identifier[];
-  active?: boolean;
-}
-
-interface ScheduleJson {
-  launchPlan: string;
-  activeVersion: string | null;
-  schedule: Schedule | null;
-  nextRuns: string[];
-  pastRuns: { scheduledTime: string; outcome: string; version: string; execution?: string; phase?: string; reason?: string }[];
-  next?: string;
-}
-
-interface SchedulesJson {
-  items: { launchPlan: string; version: string; schedule: Schedule; nextRun: string | null; lastTick?: string }[];
 }
 
 /**
@@ -269,42 +198,20 @@ export function scheduleCommand(io: ScheduleCommandIo = {}): Command {
     const name = args[0];
     if (name === undefined) throw usage("name the launch plan: petrel schedule <launchplan> --cron ... | --every ...");
     const remote = remoteOf(o);
-    const current = (await remote.fetchLaunchPlan(name)) as unknown as EntityJson;
-    const schedule = scheduleOf(o, current.spec.schedule);
-    // The same workflow version the old launch plan pinned, whatever has been registered since.
-    const pinned = current.references?.find((r) => r.resourceType === "workflow");
-    const spec: LaunchPlanSpec = { ...current.spec, ...(pinned ? { workflow: { resourceType: "workflow", name: pinned.name, version: pinned.version } } : {}), schedule };
-    const version = o.version ?? derivedVersion(current.id.version, schedule);
-    const path = `${base(remote)}/launch-plans/${seg(name)}/versions/${seg(version)}`;
-    await remote.http.call("PUT", path, { body: { spec, ...(current.bundle !== undefined ? { bundle: current.bundle } : {}) } });
-    let previous: string | null | undefined;
-    let view: ScheduleJson | undefined;
-    if (o.activate) {
-      previous = (await remote.http.call<{ previousActiveVersion: string | null }>("POST", `${path}/activate`)).previousActiveVersion;
-      view = await remote.http.call<ScheduleJson>("GET", `${base(remote)}/launch-plans/${seg(name)}/schedule`, { query: { n: 3, limit: 1 } });
-    }
-    const doc = {
-      launchPlan: name,
-      version,
-      from: current.id.version,
-      schedule,
-      activated: o.activate === true,
-      ...(previous !== undefined ? { previousActiveVersion: previous } : {}),
-      ...(view ? { nextRuns: view.nextRuns } : {}),
-    };
+    const doc = await remote.schedules().set(name, scheduleOf(o), { ...(o.version !== undefined ? { version: o.version } : {}), activate: o.activate === true });
     print(o.json, doc, () =>
       [
-        `launch plan ${name}@${version} registered from ${current.id.version}: ${describeSchedule(schedule)}`,
+        `launch plan ${name}@${doc.version} registered from ${doc.from}: ${describeSchedule(doc.schedule)}`,
         o.activate
-          ? `activated${previous && previous !== version ? ` (replacing ${previous})` : ""}; next runs: ${view!.nextRuns.map(when).join(", ") || "none"}`
-          : `not active yet: petrel schedule ${name} ... --activate, or activate version ${version}`,
+          ? `activated${doc.previousActiveVersion && doc.previousActiveVersion !== doc.version ? ` (replacing ${doc.previousActiveVersion})` : ""}; next runs: ${(doc.nextRuns ?? []).map(when).join(", ") || "none"}`
+          : `not active yet: petrel schedule ${name} ... --activate, or activate version ${doc.version}`,
       ].join("\n"),
     );
   });
 
   const list = handler<ConnectionFlags>(async (o) => {
     const remote = remoteOf(o);
-    const doc = await remote.http.call<SchedulesJson>("GET", `${base(remote)}/schedules`);
+    const doc = await remote.schedules().list();
     print(o.json, doc, () =>
       doc.items.length === 0
         ? `no active launch plan in ${remote.project}/${remote.domain} has a schedule`
@@ -318,9 +225,7 @@ export function scheduleCommand(io: ScheduleCommandIo = {}): Command {
   const show = handler<ShowFlags>(async (o, args) => {
     const name = args[0]!;
     const remote = remoteOf(o);
-    const doc = await remote.http.call<ScheduleJson>("GET", `${base(remote)}/launch-plans/${seg(name)}/schedule`, {
-      query: { n: o.next ?? DEFAULT_SHOW_NEXT, limit: o.limit ?? DEFAULT_SHOW_PAST },
-    });
+    const doc = await remote.schedules().show(name, { next: o.next ?? DEFAULT_SHOW_NEXT, limit: o.limit ?? DEFAULT_SHOW_PAST });
     print(o.json, doc, () => {
       const lines = [
         `launch plan ${name} in ${remote.project}/${remote.domain}: ${doc.activeVersion ? `version ${doc.activeVersion} active` : "no version active"}`,

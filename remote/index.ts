@@ -35,4 +35,5 @@ export { RemoteError, isRemoteError, REMOTE_ERRORS, type RemoteErrorCode } from 
 export { resolveConfig, setDefaultConnection, writeConfigFile, configFilePath, type RemoteConfig, type RemoteOptions } from "./config.js";
 export type { ValueOptions } from "./values.js";
 export { nodeTableText, type NodeRow } from "./render.js";
+export { Schedules, derivedVersion, describeSchedule, type ScheduleChange, type ScheduleList, type ScheduleView } from "./schedules.js";
 export { kernelMagics, lastExecution } from "./magics.js";

@@ -13,9 +13,10 @@
  * `lastExecution()` is the execution `%petrel run-remote` or `%petrel fetch` last showed.
  */
 import { display, escapeHtml, textTable, UsageError, type MagicContext, type MagicExtension } from "../kernel/jupyter/index.js";
-import type { ResourceType, SourceSet } from "../kernel/index.js";
+import { parseDuration, type ResourceType, type Schedule, type SourceSet } from "../kernel/index.js";
 import { setDefaultConnection } from "./config.js";
 import { isRemoteError } from "./errors.js";
+import { describeSchedule, type ScheduleView } from "./schedules.js";
 import type { RemoteExecution } from "./execution.js";
 import { Remote } from "./remote.js";
 
@@ -28,11 +29,18 @@ export function lastExecution(): RemoteExecution | undefined {
   return last;
 }
 
+/** Words of a magic's arguments; "double" or 'single' quotes keep spaces (`--cron "0 2 * * *"`). */
+function splitWords(args: string): string[] {
+  const words: string[] = [];
+  for (const m of args.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? m[3]!));
+  return words;
+}
+
 /** Splits `a b --flag v --bool` into words and flags. */
 function parseArgs(args: string, flags: Record<string, "value" | "bool">, usage: string): { words: string[]; options: Record<string, string | true> } {
   const words: string[] = [];
   const options: Record<string, string | true> = {};
-  const parts = args.split(/\s+/).filter(Boolean);
+  const parts = splitWords(args);
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     if (!part.startsWith("--")) {
@@ -111,7 +119,26 @@ const USAGE = {
   runRemote: "%petrel run-remote <workflow> [json inputs]  register what changed, run on the backend, show progress and outputs",
   promote: "%petrel promote <workflow> --to staging|production [--from D] [--version V]  promote the same version, nothing rebuilt",
   fetch: "%petrel fetch <execution-id>  show an execution, its nodes and outputs",
+  schedule:
+    '%petrel schedule <launchplan> [--cron "0 2 * * *" [--timezone Z] | --every 5m] | show <launchplan> | list  register and activate a schedule; next and past runs',
 };
+
+/** A schedule's next and past runs, as text. */
+function scheduleText(view: ScheduleView, where: string): string {
+  const when = (iso: string | undefined | null) => (iso ? iso.replace("T", " ").replace(/\.000Z$/, "Z") : "-");
+  const past = view.pastRuns.length
+    ? textTable(
+        ["scheduled", "outcome", "execution", "phase", "version"],
+        view.pastRuns.map((r) => [when(r.scheduledTime), r.outcome, r.execution ?? "-", r.phase ?? "-", r.version]),
+      )
+    : "no past runs";
+  return [
+    `launch plan ${view.launchPlan} in ${where}: ${view.activeVersion ? `version ${view.activeVersion} active` : "no version active"}`,
+    `schedule: ${describeSchedule(view.schedule)}`,
+    `next runs: ${view.nextRuns.map(when).join(", ") || "none"}`,
+    past,
+  ].join("\n");
+}
 
 /** The magics, for the kernel. */
 export function kernelMagics(): MagicExtension[] {
@@ -206,6 +233,51 @@ export function kernelMagics(): MagicExtension[] {
             rows,
           )}`,
         );
+      },
+    },
+    {
+      name: "schedule",
+      usage: USAGE.schedule,
+      async run(args, ctx) {
+        const { words, options } = parseArgs(args, { cron: "value", timezone: "value", every: "value" }, USAGE.schedule);
+        const remote = connected();
+        const where = `${remote.project}/${remote.domain}`;
+        if (words[0] === "list" && words.length === 1) {
+          const list = await remote.schedules().list();
+          display.text(
+            list.items.length
+              ? textTable(["launch plan", "version", "schedule", "next run"], list.items.map((i) => [i.launchPlan, i.version, describeSchedule(i.schedule), i.nextRun ?? "-"]))
+              : `no active launch plan in ${where} has a schedule`,
+          );
+          return;
+        }
+        if (words[0] === "show" && words.length === 2) {
+          display.text(scheduleText(await remote.schedules().show(words[1]!), where));
+          return;
+        }
+        if (words.length !== 1) throw new UsageError(`usage: ${USAGE.schedule}`);
+        const name = words[0]!;
+        if (options.cron !== undefined && options.every !== undefined) throw new UsageError("%petrel schedule: give --cron or --every, not both");
+        if (options.timezone !== undefined && options.cron === undefined) throw new UsageError("%petrel schedule: --timezone goes with --cron");
+        const local = ctx.locals[name] as { kind?: unknown; name?: string } | undefined;
+        let lpName = name;
+        let from: string | undefined;
+        if (local !== undefined) {
+          // A launch plan of this notebook: register what changed first, then schedule that version.
+          if (local.kind !== "launch_plan" || typeof local.name !== "string") throw new UsageError(`%petrel schedule: ${name} is not a launch plan`);
+          lpName = local.name;
+          from = (await register(remote, [name], ctx)).version;
+        }
+        let schedule: Schedule | undefined;
+        if (options.cron !== undefined) schedule = { kind: "cron", expression: options.cron as string, ...(options.timezone ? { timezone: options.timezone as string } : {}) };
+        else if (options.every !== undefined) schedule = { kind: "rate", everyMs: parseDuration(options.every as string, "--every") };
+        if (schedule) {
+          await remote.schedules().set(lpName, schedule, { ...(from ? { from } : {}), activate: true });
+        } else {
+          if (!from) throw new UsageError(`%petrel schedule ${name}: give --cron or --every, or define the launch plan in this notebook`);
+          await remote.schedules().activate(lpName, from);
+        }
+        display.text(scheduleText(await remote.schedules().show(lpName), where));
       },
     },
     {

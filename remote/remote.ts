@@ -22,6 +22,7 @@ import { resolveConfig, type RemoteConfig, type RemoteOptions } from "./config.j
 import { REMOTE_ERRORS, RemoteError, isRemoteError } from "./errors.js";
 import { RemoteExecution, type ExecutionContext, type ExecutionId, type ExecutionView, type NodeView } from "./execution.js";
 import { Http } from "./http.js";
+import { Schedules } from "./schedules.js";
 import { encodeInputs } from "./values.js";
 
 /** URL path segments of the entity kinds. */
@@ -167,6 +168,14 @@ export class Remote {
   /** The same connection with another default domain or project. */
   with(options: { domain?: string; project?: string }): Remote {
     return new Remote({ endpoint: this.endpoint, project: options.project ?? this.project, domain: options.domain ?? this.domain, ...(this.config.token ? { token: this.config.token } : {}) });
+  }
+
+  /** Schedules of launch plans in a domain (default: this Remote's): set, activate, show next and past runs, list. */
+  schedules(where: { domain?: string; project?: string } = {}): Schedules {
+    const { project, domain } = this.where(where);
+    return new Schedules(this.http, `/projects/${seg(project)}/domains/${seg(domain)}`, (name, version) =>
+      this.fetchLaunchPlan(name, version, { project, domain }) as unknown as Promise<{ id: Identifier; spec: LaunchPlanSpec; bundle?: string; references?: Identifier[] }>,
+    );
   }
 
   /** Who the token belongs to, and its grants. Fails fast on a wrong endpoint or a bad token. */

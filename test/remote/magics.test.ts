@@ -78,6 +78,28 @@ describe("remote magics", () => {
     expect(out[6]).toMatch(/task\s+double\s+—\s+sha256:\S+\s+new/);
   }, 60_000);
 
+  it("schedule registers and activates a notebook's launch plan, moves it to another cron, and shows next and past runs", async () => {
+    const url = eb.backend.url!;
+    const out = await cells(
+      `${DEFINE}\nimport { launchPlan } from "petrel";\nconst hourly = launchPlan({ name: "hourly_twice", workflow: twice, fixed: { x: 2 }, schedule: { cron: "0 * * * *" } });`,
+      `%petrel connect ${url} --project ${PROJECT} --token ${eb.backend.adminToken}`,
+      "%petrel schedule hourly",
+      `%petrel schedule hourly_twice --cron "30 2 * * *" --timezone Europe/Paris`,
+      "%petrel schedule list",
+      "%petrel schedule show hourly_twice",
+      `%petrel schedule hourly_twice --cron "61 * * * *"`,
+      "%petrel schedule hourly_twice --every 1m --cron '0 * * * *'",
+      "%petrel schedule twice",
+    );
+    expect(out[2]).toMatch(/launch plan hourly_twice in demo\/development: version sha256:\S+ active\nschedule: cron 0 \* \* \* \* \(UTC\)\nnext runs: \d{4}-\d\d-\d\d \d\d:00:00Z/);
+    expect(out[3]).toMatch(/version sha256:\S+-s[0-9a-f]{8} active\nschedule: cron 30 2 \* \* \* \(Europe\/Paris\)/);
+    expect(out[4]).toMatch(/hourly_twice\s+sha256:\S+-s[0-9a-f]{8}\s+cron 30 2 \* \* \* \(Europe\/Paris\)/);
+    expect(out[5]).toMatch(/schedule: cron 30 2/);
+    expect(out[6]).toMatch(/61/);
+    expect(out[7]).toMatch(/give --cron or --every, not both/);
+    expect(out[8]).toMatch(/twice is not a launch plan/);
+  }, 60_000);
+
   it("misuse gets an error that says what to do", async () => {
     setDefaultConnection(undefined);
     const url = eb.backend.url!;

@@ -4,7 +4,8 @@
 // exit 2 (usage), 3 (not found) or 4 (auth).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestBackend, type TestBackend } from "../../backend/index.js";
-import { derivedVersion, scheduleCommand } from "../../cli/schedule.js";
+import { scheduleCommand } from "../../cli/schedule.js";
+import { derivedVersion } from "../../remote/index.js";
 import { addTask, int, nightlyPlan, pipelineWorkflow } from "../backend/fixtures.js";
 
 const DEV = "/projects/demo/domains/development";
