@@ -7,6 +7,10 @@
 set -euo pipefail
 
 CACHE="${PETREL_KUBE_CACHE:-$HOME/.cache/petrel/kube-1.20.2}"
+# One build at a time: test files that need the binaries may call this together.
+mkdir -p "$(dirname "$CACHE")"
+exec 9>"$CACHE.lock"
+flock 9
 if [ -x "$CACHE/kube-apiserver" ] && [ -x "$CACHE/kube-scheduler" ] && command -v etcd >/dev/null; then
   echo "$CACHE"
   exit 0
