@@ -100,7 +100,7 @@ const PREVIEW_ROWS = 10;
 const SIGINT_EXIT = 130;
 
 /** A failure with its exit code and a message for people. */
-class CliError extends Error {
+export class CliError extends Error {
   constructor(
     readonly exitCode: number,
     message: string,
@@ -109,10 +109,10 @@ class CliError extends Error {
   }
 }
 
-const usage = (message: string) => new CliError(EXIT.USAGE, message);
+export const usage = (message: string) => new CliError(EXIT.USAGE, message);
 
 /** The exit code of anything a command throws. */
-function exitCodeOf(e: unknown): number {
+export function exitCodeOf(e: unknown): number {
   if (e instanceof CliError) return e.exitCode;
   if (isRemoteError(e)) {
     switch (e.code) {

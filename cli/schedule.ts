@@ -19,17 +19,15 @@
 import { Command, InvalidArgumentError, Option, type CommanderError } from "commander";
 import {
   checkTimeZone,
-  isPetrelError,
   parseCron,
   parseDuration,
   type Schedule,
   type ScheduleCatchUp,
   type ScheduleConcurrency,
 } from "../kernel/index.js";
-import { describeSchedule, isRemoteError, Remote, REMOTE_ERRORS, type RemoteOptions } from "../remote/index.js";
+import { describeSchedule, Remote, type RemoteOptions } from "../remote/index.js";
+import { EXIT, exitCodeOf, usage } from "./remote.js";
 
-/** Exit codes of `petrel schedule`; scripts may rely on them. */
-export const SCHEDULE_EXIT = { OK: 0, USAGE: 2, NOT_FOUND: 3, AUTH: 4, OTHER: 5 } as const;
 
 /** Where `petrel schedule` writes and how it ends; tests replace them. */
 export interface ScheduleCommandIo {
@@ -45,38 +43,6 @@ export interface ScheduleCommandIo {
 const DEFAULT_SHOW_NEXT = 5;
 /** Past runs `show` prints by default. */
 const DEFAULT_SHOW_PAST = 20;
-
-class CliError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-const usage = (message: string) => new CliError(SCHEDULE_EXIT.USAGE, message);
-
-function exitCodeOf(e: unknown): number {
-  if (e instanceof CliError) return e.exitCode;
-  if (isRemoteError(e)) {
-    switch (e.code) {
-      case REMOTE_ERRORS.NOT_CONFIGURED:
-      case REMOTE_ERRORS.INVALID_INPUTS:
-      case REMOTE_ERRORS.INVALID_REQUEST:
-        return SCHEDULE_EXIT.USAGE;
-      case REMOTE_ERRORS.NOT_FOUND:
-        return SCHEDULE_EXIT.NOT_FOUND;
-      case REMOTE_ERRORS.UNAUTHENTICATED:
-      case REMOTE_ERRORS.FORBIDDEN:
-        return SCHEDULE_EXIT.AUTH;
-      default:
-        return SCHEDULE_EXIT.OTHER;
-    }
-  }
-  // A cron expression, time zone or duration the kernel refused.
-  if (isPetrelError(e)) return SCHEDULE_EXIT.USAGE;
-  return SCHEDULE_EXIT.OTHER;
-}
 
 /** Options every subcommand takes. */
 interface ConnectionFlags {
@@ -170,7 +136,7 @@ export function scheduleCommand(io: ScheduleCommandIo = {}): Command {
     async (...args: unknown[]): Promise<void> => {
       const cmd = args.at(-1) as Command;
       const flags = cmd.opts() as F;
-      let code: number = SCHEDULE_EXIT.OK;
+      let code: number = EXIT.OK;
       try {
         await body(flags, cmd.args);
       } catch (e) {
@@ -189,7 +155,7 @@ export function scheduleCommand(io: ScheduleCommandIo = {}): Command {
       .option("--json", "print one JSON document on stdout, for scripts")
       .configureOutput({ writeOut: out, writeErr: err, outputError: (text, write) => write(`petrel: ${text.replace(/^error: /, "")}`) })
       .exitOverride((e: CommanderError) => {
-        exit(e.exitCode === 0 ? SCHEDULE_EXIT.OK : SCHEDULE_EXIT.USAGE);
+        exit(e.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
         // Reached only when `exit` returns (tests): end the parse here.
         throw e;
       });
