@@ -12,6 +12,7 @@ import { readLogFile } from "../logs.js";
 import type { LogReadOptions } from "../types.js";
 import { apiFailure } from "./api-errors.js";
 import { CONTAINER_NAME } from "./names.js";
+import { sleep } from "../logs.js";
 
 /** Lines asked for per tail byte wanted: logs lines are rarely shorter than this on average. */
 const BYTES_PER_LINE_ESTIMATE = 16;
@@ -125,14 +126,3 @@ export async function archivePodLog(api: CoreV1Api, namespace: string, pod: stri
   return true;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
