@@ -41,6 +41,11 @@ export interface EngineBackendOptions {
   engine?: Partial<Omit<EngineOptions, "deps" | "runner" | "endpoint" | "catalog">>;
   /** No catalog at all. */
   noCatalog?: boolean;
+  /**
+   * Another runner than the local-process one (e.g. kubernetes-pod), made once the
+   * backend exists; it must pass `PETREL_TEST_MARKS: marksDir` on to its runtimes.
+   */
+  runner?: (context: { backend: TestBackend; marksDir: string }) => TaskRunner;
 }
 
 /** A backend with an engine. */
@@ -72,12 +77,14 @@ export async function startEngineBackend(options: EngineBackendOptions = {}): Pr
   const backend = await createTestBackend({ listen: true, clock, ...(options.store ? { store: options.store } : {}) });
   const marksDir = mkdtempSync(join(tmpdir(), "petrel-marks-"));
   process.env.PETREL_TEST_MARKS = marksDir;
-  const runner = createLocalProcessRunner({
-    logDir: join(backend.dir, "logs"),
-    ...(options.warm ? { warm: { workers: options.warm, blobRoot: join(backend.dir, "blobs") } } : {}),
-    // Fast heartbeats, so a silent runtime is noticed within a test.
-    env: { PETREL_TEST_MARKS: marksDir, PETREL_HEARTBEAT_MS: "100" },
-  });
+  const runner =
+    options.runner?.({ backend, marksDir }) ??
+    createLocalProcessRunner({
+      logDir: join(backend.dir, "logs"),
+      ...(options.warm ? { warm: { workers: options.warm, blobRoot: join(backend.dir, "blobs") } } : {}),
+      // Fast heartbeats, so a silent runtime is noticed within a test.
+      env: { PETREL_TEST_MARKS: marksDir, PETREL_HEARTBEAT_MS: "100" },
+    });
   const catalog = options.noCatalog ? undefined : await openCatalog({ kind: "sqlite", path: join(backend.dir, "catalog.sqlite") });
   const engine = createEngine({
     deps: backend.deps,

@@ -695,7 +695,14 @@ export class FakeKubelet {
   /** Sends the run's status now or right after the send in flight (only the latest is sent). */
   private report(run: Run): void {
     run.dirty = true;
-    if (!run.sending) run.sending = this.sendLoop(run);
+    if (run.sending) return;
+    // Cleared asynchronously: a loop with nothing new to send finishes synchronously,
+    // and clearing inside it would run before this assignment and leave a settled
+    // promise behind forever (no status sent again, flush() spinning).
+    run.sending = this.sendLoop(run).finally(() => {
+      run.sending = undefined;
+      if (run.dirty && !this.stopped) this.report(run);
+    });
   }
 
   private async flush(run: Run): Promise<void> {
@@ -703,26 +710,22 @@ export class FakeKubelet {
   }
 
   private async sendLoop(run: Run): Promise<void> {
-    try {
-      while (run.dirty && !this.stopped) {
-        run.dirty = false;
-        const status = JSON.stringify(this.status(run));
-        // retries of a waiting container report the same status: send it once
-        if (status === run.sent) continue;
-        try {
-          await this.options.http.request(
-            "PATCH",
-            `/api/v1/namespaces/${run.namespace}/pods/${run.name}/status`,
-            `{"metadata":{"uid":${JSON.stringify(run.uid)}},"status":${status}}`,
-            PATCH.merge,
-          );
-          run.sent = status;
-        } catch (e) {
-          if (!(isKubeApiError(e) && (e.status === 404 || e.status === 409))) this.errors.push(e);
-        }
+    while (run.dirty && !this.stopped) {
+      run.dirty = false;
+      const status = JSON.stringify(this.status(run));
+      // retries of a waiting container report the same status: send it once
+      if (status === run.sent) continue;
+      try {
+        await this.options.http.request(
+          "PATCH",
+          `/api/v1/namespaces/${run.namespace}/pods/${run.name}/status`,
+          `{"metadata":{"uid":${JSON.stringify(run.uid)}},"status":${status}}`,
+          PATCH.merge,
+        );
+        run.sent = status;
+      } catch (e) {
+        if (!(isKubeApiError(e) && (e.status === 404 || e.status === 409))) this.errors.push(e);
       }
-    } finally {
-      run.sending = undefined;
     }
   }
 

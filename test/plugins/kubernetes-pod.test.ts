@@ -389,7 +389,7 @@ describe("the pod of an attempt", () => {
     });
     expect(c.envFrom).toEqual([{ secretRef: { name: "db-credentials" } }, { secretRef: { name: "s3" } }]);
     const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
-    expect(env).toMatchObject({ SHARED: "everyone", OVERRIDDEN: "task", [RUNTIME_ENV.endpoint]: "http://petrel:8470", [RUNTIME_ENV.token]: "tok", [RUNTIME_ENV.home]: "/tmp/petrel" });
+    expect(env).toMatchObject({ SHARED: "everyone", OVERRIDDEN: "task", [RUNTIME_ENV.endpoint]: "http://petrel:8470", [RUNTIME_ENV.token]: "tok", [RUNTIME_ENV.home]: "/opt/petrel/.petrel" });
     // The protocol's variables come last, so a task cannot redirect its own report.
     expect(c.env!.filter((e) => e.name === RUNTIME_ENV.token)).toHaveLength(1);
     expect(JSON.parse(env[RUNTIME_ENV.assignment]!)).toEqual(a);

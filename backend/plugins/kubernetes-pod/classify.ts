@@ -18,6 +18,13 @@ const IMAGE_REASONS_FINAL = new Set(["InvalidImageName", "ErrImageNeverPull"]);
 const CONFIG_REASONS = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 /** Terminated reasons of a container whose command could not be started (a missing executable in a custom image): no retry helps. */
 const CANNOT_RUN_REASONS = new Set(["StartError", "ContainerCannotRun"]);
+/**
+ * A container's exit code after SIGKILL. The runtime reports every error of the
+ * task's code itself and cannot catch SIGKILL, so a container that ends this way
+ * without OOMKilled was stopped from outside (the kubelet, the container runtime,
+ * the node's OOM killer): lost, as Flyte reads it ("Interrupted"), not the task's failure.
+ */
+const SIGKILL_EXIT_CODE = 137;
 /** Pod reasons of a pod the cluster took away: the attempt is lost, not failed. */
 const LOST_REASONS = new Set(["Evicted", "Preempting", "Preempted", "Terminated", "NodeShutdown", "Shutdown", "NodeLost", "NodeAffinity", "UnexpectedAdmissionError"]);
 
@@ -88,6 +95,9 @@ export function readPod(pod: V1Pod, context: ReadContext = {}): PodReading {
     }
     if (code !== 0 && context.deletedByOthers) {
       return exit("lost", `${name} was deleted by someone other than petrel while it ran${code !== undefined ? `; its container exited with code ${code}` : ""}`);
+    }
+    if (code === SIGKILL_EXIT_CODE) {
+      return exit("lost", `the container of ${name} was killed by SIGKILL (exit code ${code}) from outside the task: the node, its container runtime or its OOM killer stopped it`);
     }
     if (code === 0 || (code === undefined && phase === "Succeeded")) return exit("exited", `the container of ${name} exited normally`);
     if (terminated?.reason && CANNOT_RUN_REASONS.has(terminated.reason)) {

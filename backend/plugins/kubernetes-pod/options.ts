@@ -22,8 +22,11 @@ export const DEFAULT_IMAGE_PULL_GRACE_MS = 2 * 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 10 * 60_000;
 /** An execution's anchor ConfigMap is deleted once none of its attempts has run for this long. */
 export const DEFAULT_ANCHOR_IDLE_MS = 5 * 60_000;
-/** PETREL_HOME inside the pod: an emptyDir, so bundles and work files never need a writable image. */
-export const DEFAULT_POD_HOME = "/tmp/petrel";
+/**
+ * PETREL_HOME inside the pod: an emptyDir (bundles and work files never need a writable
+ * image), inside the runtime image's install so bundles written there resolve its node_modules.
+ */
+export const DEFAULT_POD_HOME = "/opt/petrel/.petrel";
 
 /** Options of {@link createKubernetesPodRunner}; all optional. */
 export interface KubernetesPodRunnerOptions {
@@ -74,7 +77,7 @@ export interface KubernetesPodRunnerOptions {
   orphanGraceMs?: number;
   /** An execution's anchor ConfigMap is deleted once none of its attempts has run for this long (default 5 min; never with `deletePods: false`). */
   anchorIdleMs?: number;
-  /** PETREL_HOME in the pod, an emptyDir mount (default `/tmp/petrel`). */
+  /** PETREL_HOME in the pod, an emptyDir mount (default `/opt/petrel/.petrel`, beside the image's node_modules). */
   podHome?: string;
   /** Unexpected errors (a watch that fails, a pod that cannot be deleted); default: console.error. */
   onError?: (error: unknown, context: string) => void;

@@ -31,7 +31,8 @@
  * What a pod's status means is read in classify.ts: exit 0 → `exited` (the
  * runtime reported first), another code → `exited` (a user error) or `oom`
  * (OOMKilled), DeadlineExceeded → `timeout`, eviction, preemption, node shutdown,
- * deletion by someone else, or a runtime that could not report (exit 3) → `lost`
+ * deletion by someone else, a container killed by SIGKILL (137, not OOMKilled) or
+ * a runtime that could not report (exit 3) → `lost`
  * (a system error, retried on the system budget); an image that
  * cannot be pulled or a container that cannot be made (a missing Secret) for
  * longer than `imagePullGraceMs`, or a command the image lacks (StartError) →
