@@ -69,6 +69,7 @@ import { archivePodLog, readPodLog } from "./pod-logs.js";
 import { ABORT_GRACE_SECONDS, buildPod } from "./pod-spec.js";
 import { backoffMs, TokenBucket } from "./rate-limit.js";
 import { NamespaceWatch } from "./watcher.js";
+import { keepAliveAgents } from "./keep-alive.js";
 
 /** The runner's kind, in handles and configuration. */
 export const KUBERNETES_POD_RUNNER = "kubernetes-pod";
@@ -188,6 +189,7 @@ class KubernetesPodRunnerImpl implements KubernetesPodRunner {
   private closed = false;
 
   constructor(private readonly options: CompiledKubernetesPodOptions) {
+    keepAliveAgents(options.kubeConfig);
     this.api = options.kubeConfig.makeApiClient(CoreV1Api);
     this.watcher = new Watch(options.kubeConfig);
     this.bucket = new TokenBucket(options.maxCreatesPerSecond);
