@@ -60,7 +60,6 @@ import {
   writeConfigFile,
   type Registration,
   type RemoteExecution,
-  type RemoteOptions,
   type Values,
 } from "../remote/index.js";
 
@@ -277,7 +276,7 @@ async function waitFor(remote: Remote, execution: RemoteExecution): Promise<Remo
 // ---------------------------------------------------------------- commands
 
 /** Options every remote command takes. */
-interface ConnectionOptions {
+export interface ConnectionOptions {
   endpoint?: string;
   project?: string;
   domain?: string;
@@ -285,14 +284,9 @@ interface ConnectionOptions {
   json?: boolean;
 }
 
-/** A Remote from the command's options; the environment and the config file fill in the rest. */
-function remoteOf(o: ConnectionOptions): Remote {
-  const options: RemoteOptions = {};
-  if (o.endpoint !== undefined) options.endpoint = o.endpoint;
-  if (o.project !== undefined) options.project = o.project;
-  if (o.domain !== undefined) options.domain = o.domain;
-  if (o.token !== undefined) options.token = o.token;
-  return new Remote(options);
+/** A Remote from the command's options; unset ones come from the environment and the config file. */
+export function remoteOf(o: ConnectionOptions): Remote {
+  return new Remote({ endpoint: o.endpoint, project: o.project, domain: o.domain, token: o.token });
 }
 
 /** A command that exits 2 on usage errors and prints them as `petrel: …`. */

@@ -25,8 +25,8 @@ import {
   type ScheduleCatchUp,
   type ScheduleConcurrency,
 } from "../kernel/index.js";
-import { describeSchedule, Remote, type RemoteOptions } from "../remote/index.js";
-import { EXIT, exitCodeOf, usage } from "./remote.js";
+import { describeSchedule } from "../remote/index.js";
+import { EXIT, exitCodeOf, remoteOf, usage, type ConnectionOptions } from "./remote.js";
 
 
 /** Where `petrel schedule` writes and how it ends; tests replace them. */
@@ -44,16 +44,7 @@ const DEFAULT_SHOW_NEXT = 5;
 /** Past runs `show` prints by default. */
 const DEFAULT_SHOW_PAST = 20;
 
-/** Options every subcommand takes. */
-interface ConnectionFlags {
-  endpoint?: string;
-  project?: string;
-  domain?: string;
-  token?: string;
-  json?: boolean;
-}
-
-interface SetFlags extends ConnectionFlags {
+interface SetFlags extends ConnectionOptions {
   cron?: string;
   timezone?: string;
   every?: string;
@@ -65,19 +56,11 @@ interface SetFlags extends ConnectionFlags {
   version?: string;
 }
 
-interface ShowFlags extends ConnectionFlags {
+interface ShowFlags extends ConnectionOptions {
   next?: number;
   limit?: number;
 }
 
-function remoteOf(o: ConnectionFlags): Remote {
-  const options: RemoteOptions = {};
-  if (o.endpoint !== undefined) options.endpoint = o.endpoint;
-  if (o.project !== undefined) options.project = o.project;
-  if (o.domain !== undefined) options.domain = o.domain;
-  if (o.token !== undefined) options.token = o.token;
-  return new Remote(options);
-}
 
 
 const wholeNumber =
@@ -175,7 +158,7 @@ export function scheduleCommand(io: ScheduleCommandIo = {}): Command {
     );
   });
 
-  const list = handler<ConnectionFlags>(async (o) => {
+  const list = handler<ConnectionOptions>(async (o) => {
     const remote = remoteOf(o);
     const doc = await remote.schedules().list();
     print(o.json, doc, () =>

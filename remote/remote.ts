@@ -167,7 +167,8 @@ export class Remote {
 
   /** The same connection with another default domain or project. */
   with(options: { domain?: string; project?: string }): Remote {
-    return new Remote({ endpoint: this.endpoint, project: options.project ?? this.project, domain: options.domain ?? this.domain, ...(this.config.token ? { token: this.config.token } : {}) });
+    const { endpoint, token, retries, timeoutMs } = this.config;
+    return new Remote({ endpoint, token, retries, timeoutMs, project: options.project ?? this.project, domain: options.domain ?? this.domain });
   }
 
   /** Schedules of launch plans in a domain (default: this Remote's): set, activate, show next and past runs, list. */

@@ -7,10 +7,11 @@
 import { request, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Bool, Table, Utf8, makeVector, tableFromArrays, vectorFromArray } from "apache-arrow";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestBackend, type TestBackend } from "../../backend/index.js";
 import { decodeIPC, encodeIPC, sha256, type BlobRef } from "../../kernel/index.js";
-import { isRemoteError, Remote, REMOTE_ERRORS, RemoteDataFrame } from "../../remote/index.js";
+import { Remote, REMOTE_ERRORS, RemoteDataFrame } from "../../remote/index.js";
+import { rejects } from "./helpers.js";
 
 // These tests are about the HTTP path: the client and the backend share a host here, so direct reads are off.
 process.env.PETREL_DIRECT_BLOBS = "0";
@@ -147,17 +148,6 @@ function makeTable(rows: number): Table {
   });
 }
 
-/** Expects `promise` to reject with a RemoteError of `code` whose message matches `message`. */
-async function rejects(promise: Promise<unknown>, code: string, message?: RegExp): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRemoteError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code, (error as Error).message).toBe(code);
-  if (message) expect((error as Error).message).toMatch(message);
-  return error as Error;
-}
 
 const rowsOf = (table: Table) => table.toArray().map((row) => (row as { toJSON(): unknown }).toJSON());
 
@@ -322,6 +312,7 @@ describe("direct reads on the backend's host", () => {
       expect(location.size).toBe(bytes.byteLength);
       expect(location.file).toMatch(new RegExp(`${hash.slice(7)}$`));
       const ref = { hash, size: bytes.byteLength, format: "arrow" as const };
+      const downloads = vi.spyOn(remote.http, "download");
       delete process.env.PETREL_DIRECT_BLOBS;
       let direct: Uint8Array;
       try {
@@ -329,7 +320,9 @@ describe("direct reads on the backend's host", () => {
       } finally {
         process.env.PETREL_DIRECT_BLOBS = "0";
       }
+      expect(downloads).not.toHaveBeenCalled();
       const overHttp = await new RemoteDataFrame(remote.http, path, ref, "t").bytes();
+      expect(downloads).toHaveBeenCalledTimes(1);
       expect(Buffer.compare(Buffer.from(direct), Buffer.from(bytes))).toBe(0);
       expect(Buffer.compare(Buffer.from(overHttp), Buffer.from(bytes))).toBe(0);
       // A file whose size is not the blob's is not trusted: the bytes come over HTTP, checked against the hash.

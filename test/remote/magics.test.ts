@@ -95,7 +95,7 @@ describe("remote magics", () => {
     expect(out[3]).toMatch(/version sha256:\S+-s[0-9a-f]{8} active\nschedule: cron 30 2 \* \* \* \(Europe\/Paris\)/);
     expect(out[4]).toMatch(/hourly_twice\s+sha256:\S+-s[0-9a-f]{8}\s+cron 30 2 \* \* \* \(Europe\/Paris\)/);
     expect(out[5]).toMatch(/schedule: cron 30 2/);
-    expect(out[6]).toMatch(/61/);
+    expect(out[6]).toMatch(/invalid cron expression "61 \* \* \* \*": minute value 61 is out of range 0-59/);
     expect(out[7]).toMatch(/give --cron or --every, not both/);
     expect(out[8]).toMatch(/twice is not a launch plan/);
   }, 60_000);

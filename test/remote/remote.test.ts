@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { literalHash, type RunRecord } from "../../kernel/index.js";
-import { isRemoteError, Remote, REMOTE_ERRORS, RemoteDataFrame } from "../../remote/index.js";
+import { Remote, REMOTE_ERRORS, RemoteDataFrame } from "../../remote/index.js";
+import { rejects } from "./helpers.js";
 import { fixturesBundle, PROJECT, startEngineBackend, type EngineBackend } from "../engine/harness.js";
 import { training } from "../../notebooks/examples/training.js";
 
@@ -20,17 +21,6 @@ let remote: Remote;
 let local: RunRecord;
 let cacheDir: string;
 
-/** Expects `promise` to reject with a RemoteError of `code` whose message matches `message`. */
-async function rejects(promise: Promise<unknown>, code: string, message?: RegExp) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRemoteError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code, (error as Error).message).toBe(code);
-  if (message) expect((error as Error).message).toMatch(message);
-  return error as Error;
-}
 
 beforeAll(async () => {
   eb = await startEngineBackend();
