@@ -15,6 +15,7 @@ import {
   type SourceSet,
   type TaskSpec,
   type LaunchPlanSpec,
+  type ExecutionPhase,
   type Variable,
   type WorkflowSpec,
 } from "../kernel/index.js";
@@ -445,17 +446,26 @@ export class Remote {
     const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
     let interval = options.intervalMs ?? 250;
     let last = "";
+    const path = this.executionPath(id);
     for (;;) {
-      const current = await this.fetchExecution<O>(id);
-      const fingerprint = `${current.phase}|${current.rows().map((r) => `${r.id}:${r.phase}:${r.attempts}`).join(",")}`;
-      if (fingerprint !== last) {
-        last = fingerprint;
-        options.onProgress?.(current as unknown as RemoteExecution);
+      // Without a progress listener, polling needs the phase only, not every node and attempt.
+      let phase: ExecutionPhase;
+      if (options.onProgress) {
+        const current = await this.fetchExecution<O>(id);
+        const fingerprint = `${current.phase}|${current.rows().map((r) => `${r.id}:${r.phase}:${r.attempts}`).join(",")}`;
+        if (fingerprint !== last) {
+          last = fingerprint;
+          options.onProgress(current as unknown as RemoteExecution);
+        }
+        if (isTerminalPhase(current.phase)) return current;
+        phase = current.phase;
+      } else {
+        phase = (await this.http.call<ExecutionView>("GET", path)).phase;
+        if (isTerminalPhase(phase)) return this.fetchExecution<O>(id);
       }
-      if (isTerminalPhase(current.phase)) return current;
       if (options.signal?.aborted) throw new RemoteError(REMOTE_ERRORS.TIMEOUT, `stopped waiting for execution ${id.name}: cancelled (it keeps running)`);
       if (Date.now() >= deadline) {
-        throw new RemoteError(REMOTE_ERRORS.TIMEOUT, `execution ${id.name} is still ${current.phase} after ${options.timeoutMs} ms; it keeps running: wait again, or terminate it`);
+        throw new RemoteError(REMOTE_ERRORS.TIMEOUT, `execution ${id.name} is still ${phase} after ${options.timeoutMs} ms; it keeps running: wait again, or terminate it`);
       }
       await sleep(Math.min(interval, deadline - Date.now()), options.signal);
       interval = Math.min(2000, interval * 1.25);
