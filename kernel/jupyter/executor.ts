@@ -1,14 +1,16 @@
 /**
- * Runs cells with tslab's converter and executor: each cell is type-checked against
- * the declarations of earlier cells, compiled, and run in this process; declarations
- * persist across cells. The kernel adds what tslab leaves to a console: structured
+ * Runs cells with the kernel's cell compiler (converter.ts) and tslab's executor: each
+ * cell is type-checked against the declarations of earlier cells, compiled, and run
+ * in this process; declarations persist across cells. The kernel adds what tslab
+ * leaves to a console: structured
  * outcomes (the value, compile diagnostics with positions, the thrown error), cell
  * code that runs under the cell's virtual file name with mapped stack frames, and
  * `is_complete` that also says "invalid".
  */
 import type { Converter, Diagnostic } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
-import { loadTslab, type Transpiled, type Tslab } from "./compiler-host.js";
+import { loadTslab, type Tslab } from "./compiler-host.js";
+import { CellCompiler, PREFIX } from "./converter.js";
 import { createOverlay } from "./resolution.js";
 import { createCellMapper, registerCellMapper } from "./stack.js";
 
@@ -63,7 +65,6 @@ interface Capture {
   errors: unknown[][];
   hasValue: boolean;
   value: unknown;
-  transpiled: Transpiled[];
 }
 
 /** tslab's asynchronous interrupt; Node's `breakOnSigint` interrupt has a code. */
@@ -71,25 +72,20 @@ const TSLAB_INTERRUPT_MESSAGE = "Interrupted asynchronously";
 const SIGINT_INTERRUPT_CODE = "ERR_SCRIPT_EXECUTION_INTERRUPTED";
 /** tslab's executor wraps a cell's code in a function on the code's first line. */
 const WRAPPER_PREFIX = { sync: "(function(exports, require) { ".length, async: "(async function(exports, require) { ".length };
-/** tslab prefixes every cell with `export {};\n` before compiling it. */
-const TSLAB_PREFIX_LINES = 1;
+/** Lines the compiler puts before a cell's own. */
+const PREFIX_LINES = PREFIX.split("\n").length - 1;
 /** What tslab passes to `console.error` when it prints diagnostics itself. */
 const DIAGNOSTIC_FORMAT = "%s%d:%d - %s";
 
 /** One notebook's TypeScript engine. */
 export class CellExecutor {
   private readonly tslab: Tslab;
-  private readonly converter: Converter;
   private readonly executor: Executor;
   private capture: Capture = emptyCapture();
 
   constructor(private readonly options: CellExecutorOptions) {
-    this.tslab = loadTslab({
-      overlay: createOverlay(options.cwd, options.globals),
-      onTranspile: (t) => this.capture.transpiled.push(t),
-    });
-    this.converter = this.tslab.createConverter({ isJS: false, isBrowser: false });
-    const node = this.wrapConverter(this.converter);
+    this.tslab = loadTslab();
+    const node = this.wrapConverter(new CellCompiler(this.tslab.ts, { cwd: options.cwd, overlay: createOverlay(options.cwd, options.globals) }));
     const converters = {
       node,
       get browser(): Converter {
@@ -179,8 +175,8 @@ export class CellExecutor {
     this.executor.close();
   }
 
-  /** tslab's converter, recording what each cell compiled to and naming its code after the cell's virtual file. */
-  private wrapConverter(inner: Converter): Converter {
+  /** The cell compiler, recording what each cell compiled to and naming its code after the cell's virtual file. */
+  private wrapConverter(inner: CellCompiler): Converter {
     return {
       convert: (prevDecl, src) => {
         const result = inner.convert(prevDecl, src);
@@ -189,18 +185,18 @@ export class CellExecutor {
           return result;
         }
         const file = this.options.onCompiled(src);
-        const main = this.capture.transpiled.at(-1);
         if (result.output !== undefined) {
-          const mapper = main
-            ? createCellMapper({
-                esModule: main.input,
-                commonJsMap: main.sourceMap,
-                prefixLines: TSLAB_PREFIX_LINES,
+          if (result.sourceMap !== undefined) {
+            registerCellMapper(
+              file,
+              createCellMapper({
+                sourceMap: result.sourceMap,
+                prefixLines: PREFIX_LINES,
                 firstLineOffset: result.hasToplevelAwait ? WRAPPER_PREFIX.async : WRAPPER_PREFIX.sync,
                 codeLines: result.output.split("\n").length,
-              })
-            : undefined;
-          if (mapper) registerCellMapper(file, mapper);
+              }),
+            );
+          }
           result.output = `${result.output}\n//# sourceURL=${file}`;
         }
         return result;
@@ -214,7 +210,7 @@ export class CellExecutor {
 }
 
 function emptyCapture(): Capture {
-  return { diagnostics: [], errors: [], hasValue: false, value: undefined, transpiled: [] };
+  return { diagnostics: [], errors: [], hasValue: false, value: undefined };
 }
 
 function toDiagnostic(d: Diagnostic): CompileDiagnostic {

@@ -21,13 +21,11 @@ export interface CellPosition {
  */
 export type PositionMapper = (line: number, column: number) => CellPosition | null | undefined;
 
-/** What `createCellMapper` needs: the two source maps of tslab's two passes. */
+/** What `createCellMapper` needs. */
 export interface CellMaps {
-  /** The ES module tslab emitted, with its inline source map to the TypeScript source. */
-  esModule: string;
-  /** The source map from the executed CommonJS code to `esModule`. */
-  commonJsMap: string;
-  /** Lines tslab puts before the cell's source (its `export {};` prefix). */
+  /** The source map from the executed code to the compiled cell. */
+  sourceMap: string;
+  /** Lines the compiler puts before the cell's source. */
   prefixLines: number;
   /** Characters the executor's wrapper adds before the code on its first line. */
   firstLineOffset: number;
@@ -35,31 +33,17 @@ export interface CellMaps {
   codeLines: number;
 }
 
-const INLINE_MAP = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)/;
-
-/**
- * A mapper composing both passes; undefined when a map is missing. The maps are
- * parsed on first use: most cells never appear in a stack trace.
- */
-export function createCellMapper(maps: CellMaps): PositionMapper | undefined {
-  const inline = INLINE_MAP.exec(maps.esModule);
-  if (!inline) return undefined;
-  let parsed: { toEsModule: SourceMap; toSource: SourceMap } | undefined;
-  const load = () =>
-    (parsed ??= {
-      toEsModule: new SourceMap(JSON.parse(maps.commonJsMap) as SourceMapPayload),
-      toSource: new SourceMap(JSON.parse(Buffer.from(inline[1]!, "base64").toString("utf8")) as SourceMapPayload),
-    });
+/** A mapper through the cell's source map, parsed on first use: most cells never appear in a stack trace. */
+export function createCellMapper(maps: CellMaps): PositionMapper {
+  let map: SourceMap | undefined;
   return (line, column) => {
     if (line > maps.codeLines) return null;
-    const { toEsModule, toSource } = load();
+    map ??= new SourceMap(JSON.parse(maps.sourceMap) as SourceMapPayload);
     const col = line === 1 ? Math.max(0, column - 1 - maps.firstLineOffset) : column - 1;
-    const mid = toEsModule.findEntry(line - 1, col) as Partial<SourceMapEntry>;
-    if (mid.originalLine === undefined || mid.originalColumn === undefined) return undefined;
-    const src = toSource.findEntry(mid.originalLine, mid.originalColumn) as Partial<SourceMapEntry>;
-    if (src.originalLine === undefined || src.originalColumn === undefined) return undefined;
-    const cellLine = src.originalLine - maps.prefixLines;
-    return cellLine < 0 ? undefined : { line: cellLine + 1, column: src.originalColumn + 1 };
+    const at = map.findEntry(line - 1, col) as Partial<SourceMapEntry>;
+    if (at.originalLine === undefined || at.originalColumn === undefined) return undefined;
+    const cellLine = at.originalLine - maps.prefixLines;
+    return cellLine < 0 ? undefined : { line: cellLine + 1, column: at.originalColumn + 1 };
   };
 }
 
