@@ -1,8 +1,9 @@
 /**
  * Suite "kernel": the Petrel Jupyter kernel as a notebook user meets it, through
  * Debian's jupyter_client (bench/kernel_peer.py), beside tslab 1.0.22 and Debian's
- * ipykernel from the same run: start time, a trivial cell, a cell defining a
- * 20-line function, and RSS growth per declaring cell.
+ * ipykernel from the same run: start time (to the kernel_info reply, and to the first
+ * cell's result), a trivial cell, a cell defining a 20-line function, and RSS growth
+ * per declaring cell.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -14,6 +15,7 @@ import { DIRECTION, progress, type BenchOptions, type Row, type Suite, type Suit
 
 interface KernelFigures {
   start_s: number;
+  first_cell_s: number;
   trivial_ms: number;
   function_ms: number;
   rss_mb_per_cell: number;
@@ -47,18 +49,20 @@ export const kernelSuite: Suite = {
       ? [["tslab 1.0.22", figures("tslab", env, cells, reps)], ["ipykernel (Debian)", figures("python3", env, cells, reps)]]
       : [];
     const rows: Row[] = [];
-    const metrics: [keyof KernelFigures, string, string, number][] = [
+    const metrics: [keyof KernelFigures, string, string, number | undefined][] = [
       ["start_s", "kernel start", "s", 1.0],
+      ["first_cell_s", "start to the first cell's result", "s", undefined],
       ["trivial_ms", "trivial cell (median)", "ms", 4],
       ["function_ms", "cell defining a 20-line function", "ms", 30],
       ["rss_mb_per_cell", `RSS growth per declaring cell (${cells} cells)`, "MB", 0.2],
     ];
     const notes: string[] = [];
-    for (const [key, metric, unit, goal] of metrics) {
-      if (peers.length === 0) rows.push({ metric, unit, petrel: petrel[key], goal: { value: goal, direction: DIRECTION.lower } });
+    for (const [key, metric, unit, value] of metrics) {
+      const goal = value === undefined ? {} : { goal: { value, direction: DIRECTION.lower } };
+      if (peers.length === 0) rows.push({ metric, unit, petrel: petrel[key], ...goal });
       for (const [peerName, peer] of peers) {
         if (typeof peer === "string") continue;
-        rows.push({ metric, unit, petrel: petrel[key], peerName, peer: peer[key], goal: { value: goal, direction: DIRECTION.lower } });
+        rows.push({ metric, unit, petrel: petrel[key], peerName, peer: peer[key], ...goal });
       }
     }
     for (const [peerName, peer] of peers) if (typeof peer === "string") notes.push(`${peerName} unavailable: ${peer}`);

@@ -12,9 +12,10 @@
  * - the overlay of resolution.ts applies: `petrel` and the kernel's own packages
  *   resolve from any folder.
  */
-import { statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
 import type { isCompleteCode as IsCompleteCode } from "tslab/dist/converter.js";
 import type { createExecutor as CreateExecutor } from "tslab/dist/executor.js";
@@ -115,8 +116,8 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
       const v = virtual.get(path);
       if (v) {
         if (!v.file) {
-          // Parent pointers from the start: completion walks them before anything is bound.
-          v.file = ts.createSourceFile(path, v.text, languageVersion, true);
+          // Cells get parent pointers from the start: completion walks them before anything is bound.
+          v.file = ts.createSourceFile(path, v.text, languageVersion, !path.endsWith(".d.ts"));
           const parent = v.parent?.();
           // Names a cell does not declare resolve in the declarations of the cells before it.
           if (parent) (v.file as { parent?: TS.Node }).parent = parent;
@@ -181,11 +182,18 @@ export interface LibraryBundle {
   options: TS.CompilerOptions;
 }
 
+/** Which files a bundle folds together (in TypeScript's load order) and the module files it keeps. */
+interface LibraryLayout {
+  scripts: string[];
+  modules: string[];
+}
+
 const REFERENCE_DIRECTIVE = /^\/\/\/\s*<reference\s+(?:path|lib|types|no-default-lib)=.*$/gm;
 
 /**
  * Folds TypeScript's lib files and the global declaration files of the type packages
- * in `typeDirs` (the kernel's @types/node and globals) into one in-memory file. A
+ * `typeNames` (@types/node and the kernel's globals, wherever `cwd` finds them) into
+ * one in-memory file. A
  * checker merges the global declarations of every file anew for each program, and
  * the same interfaces (Array, Promise, ...) are declared across dozens of lib files;
  * in one file they are merged once, when it is bound. A cell's program then has about
@@ -193,27 +201,82 @@ const REFERENCE_DIRECTIVE = /^\/\/\/\s*<reference\s+(?:path|lib|types|no-default
  * same types: the files keep the order TypeScript loads them in, which decides the
  * order of merged overloads. Module files among them (`declare global` blocks,
  * packages they import) stay files of their own.
+ *
+ * Finding the files means parsing them all once; the layout is kept in `cacheDir`
+ * (keyed by TypeScript's version and the packages' contents), so later kernels only
+ * read and concatenate them.
  */
-export function bundleLibraries(ts: typeof TS, host: CellHost, options: TS.CompilerOptions, typeDirs: readonly string[]): LibraryBundle {
+export function bundleLibraries(
+  ts: typeof TS,
+  host: CellHost,
+  options: TS.CompilerOptions,
+  cwd: string,
+  typeNames: readonly string[],
+  cacheDir?: string,
+): LibraryBundle {
+  const root = join(cwd, "__petrel_root__.ts");
+  const typeDirs = typeNames.flatMap((name) => {
+    const file = ts.resolveTypeReferenceDirective(name, root, options, host).resolvedTypeReferenceDirective?.resolvedFileName;
+    const at = file?.lastIndexOf(`/@types/${name}/`) ?? -1;
+    return at < 0 ? [] : [file!.slice(0, at + `/@types/${name}`.length)];
+  });
+  const key = createHash("sha256")
+    .update(JSON.stringify([ts.version, options.lib, ...typeDirs.map((d) => [d, host.readFile(`${d}/package.json`) ?? host.readFile(`${d}/index.d.ts`) ?? ""])]))
+    .digest("hex")
+    .slice(0, 24);
+  const cacheFile = cacheDir ? join(cacheDir, `libraries-${key}.json`) : undefined;
+  let layout = cacheFile ? readLayout(cacheFile) : undefined;
+  let texts = layout?.scripts.map((f) => host.readFile(f));
+  if (!layout || !texts?.every((t) => t !== undefined)) {
+    layout = naturalLayout(ts, host, options, root, typeDirs);
+    texts = layout.scripts.map((f) => host.readFile(f));
+    if (cacheFile) writeLayout(cacheFile, layout);
+  }
+  // Imports inside the bundled `declare module` blocks resolve from the first package's folder.
+  const path = `${typeDirs[0] ?? cwd}/__petrel_library__.d.ts`;
+  host.setVirtual(path, texts.map((t) => (t ?? "").replace(REFERENCE_DIRECTIVE, "")).join("\n"));
+  // A package that references one of them again gets an empty file instead of a second copy.
+  for (const f of layout.scripts) host.setVirtual(f, "");
+  const bundled = new Set(typeDirs.map((d) => d.slice(d.lastIndexOf("/@types/") + "/@types/".length)));
+  const { lib: _lib, ...rest } = options;
+  const types = ts.getAutomaticTypeDirectiveNames(options, host).filter((name) => !bundled.has(name));
+  return { roots: [path, ...layout.modules], options: { ...rest, noLib: true, types } };
+}
+
+/** The layout of the program TypeScript itself builds for an empty file. */
+function naturalLayout(ts: typeof TS, host: CellHost, options: TS.CompilerOptions, root: string, typeDirs: readonly string[]): LibraryLayout {
   // TypeScript adds its lib only to a program with a root file.
-  const root = `${typeDirs[0]}/__petrel_root__.ts`;
   host.setVirtual(root, "export {};\n");
   const natural = ts.createProgram({ rootNames: [root], options, host });
   host.setVirtual(root, undefined);
   const inBundle = (f: TS.SourceFile) => natural.isSourceFileDefaultLibrary(f) || typeDirs.some((d) => f.fileName.startsWith(`${d}/`));
   const files = natural.getSourceFiles().filter(inBundle);
   if (!files.some((f) => natural.isSourceFileDefaultLibrary(f))) throw new Error("TypeScript's lib files did not load");
-  const scripts = files.filter((f) => !ts.isExternalModule(f));
-  const modules = files.filter((f) => ts.isExternalModule(f)).map((f) => f.fileName);
-  // Imports inside the bundled `declare module` blocks resolve from the first package's folder.
-  const path = `${typeDirs[0]}/__petrel_library__.d.ts`;
-  host.setVirtual(path, scripts.map((f) => f.text.replace(REFERENCE_DIRECTIVE, "")).join("\n"));
-  // A package that references one of them again gets an empty file instead of a second copy.
-  for (const f of scripts) host.setVirtual(f.fileName, "");
-  const bundled = new Set(typeDirs.map((d) => d.slice(d.lastIndexOf("/@types/") + "/@types/".length)));
-  const { lib: _lib, ...rest } = options;
-  const types = ts.getAutomaticTypeDirectiveNames(options, host).filter((name) => !bundled.has(name));
-  return { roots: [path, ...modules], options: { ...rest, noLib: true, types } };
+  return {
+    scripts: files.filter((f) => !ts.isExternalModule(f)).map((f) => f.fileName),
+    modules: files.filter((f) => ts.isExternalModule(f)).map((f) => f.fileName),
+  };
+}
+
+function readLayout(file: string): LibraryLayout | undefined {
+  try {
+    const layout = JSON.parse(readFileSync(file, "utf8")) as Partial<LibraryLayout>;
+    return Array.isArray(layout.scripts) && Array.isArray(layout.modules) ? (layout as LibraryLayout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: a kernel without a writable cache works the same, only starts slower. */
+function writeLayout(file: string, layout: LibraryLayout): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(layout));
+    renameSync(temporary, file);
+  } catch {
+    // Not cached.
+  }
 }
 
 function modified(path: string): number {

@@ -48,9 +48,19 @@ const SOURCE_MAP_COMMENT = /\n?\/\/# sourceMappingURL=.*$/;
 interface Scope {
   id: string;
   path: string;
+  /** The declarations, without PREFIX. */
+  text: string;
   parent: Scope | undefined;
   file: () => TS.SourceFile | undefined;
+  /** What the declarations declare (name to MEANING bits) and every identifier they mention; read when compacting. */
+  names?: Map<string, number>;
+  mentions?: Set<string>;
 }
+
+/** Meanings of a declared name, as far as shadowing goes. */
+const MEANING = { value: 1, type: 2, namespace: 4, all: 7 } as const;
+/** Scopes the chain may grow by before it is compacted again. */
+const COMPACT_EVERY = 24;
 
 const NO_CANCELLATION: TS.CancellationToken = {
   isCancellationRequested: () => false,
@@ -62,6 +72,8 @@ export interface CellCompilerOptions {
   /** The notebook's folder: imports resolve from here. */
   cwd: string;
   overlay: Overlay;
+  /** Where the layout of the bundled libraries is kept between kernels (none: found anew each time). */
+  cacheDir?: string;
 }
 
 /** Compiles cells for tslab's executor. */
@@ -69,9 +81,12 @@ export class CellCompiler implements Converter {
   private readonly ts: typeof TS;
   private readonly cwd: string;
   private readonly host: CellHost;
-  private readonly options: TS.CompilerOptions;
-  /** The bundled libraries and the modules they need, first in every program. */
-  private readonly libraries: readonly string[];
+  /** The options of TypeScript's own program for a cell; cells are compiled with the bundle's. */
+  private readonly natural: TS.CompilerOptions;
+  private readonly cacheDir: string | undefined;
+  private options: TS.CompilerOptions;
+  /** The bundled libraries and the modules they need, first in every program; loaded on first use. */
+  private libraries: readonly string[] | undefined;
   private readonly cellPath: string;
   private program: TS.Program | undefined;
   private readonly scopes = new Map<string, Scope>();
@@ -81,6 +96,9 @@ export class CellCompiler implements Converter {
   /** The scope of the last cell compiled, until the executor says whether it ran. */
   private pending: Scope | undefined;
   private nextScope = 1;
+  private nextFile = 1;
+  /** The chain length at which it is compacted next. */
+  private compactAt = COMPACT_EVERY;
   /** In-memory `@module` files, by path. */
   private readonly modules = new Set<string>();
   /** The source file each local module was last emitted from. */
@@ -91,13 +109,12 @@ export class CellCompiler implements Converter {
     this.cwd = options.cwd;
     this.cellPath = `${options.cwd}/__petrel_cell__.ts`;
     const dirs = options.overlay;
-    const natural: TS.CompilerOptions = {
+    this.natural = {
       module: ts.ModuleKind.CommonJS,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       esModuleInterop: true,
       target: ts.ScriptTarget.ES2022,
       lib: nodeLib(),
-      declaration: true,
       sourceMap: true,
       newLine: ts.NewLineKind.LineFeed,
       noImplicitUseStrict: true,
@@ -110,11 +127,30 @@ export class CellCompiler implements Converter {
       outDir: "/__petrel_out__",
       typeRoots: ts.getDefaultTypeRoots(options.cwd, { directoryExists: (p) => dirs.isDirectory(p) || ts.sys.directoryExists(dirs.real(p) ?? p) }),
     };
-    this.host = createCellHost(ts, options.cwd, options.overlay, natural);
-    const typeDirs = ["/node_modules/@types/node", `/node_modules/@types/${GLOBALS_TYPE_PACKAGE}`].filter((d) => dirs.isDirectory(d) || dirs.real(d) !== undefined);
-    const bundle = bundleLibraries(ts, this.host, natural, typeDirs);
-    this.options = bundle.options;
-    this.libraries = bundle.roots;
+    this.options = this.natural;
+    this.cacheDir = options.cacheDir;
+    this.host = createCellHost(ts, options.cwd, options.overlay, this.natural);
+  }
+
+  /**
+   * Does the work of the first cell ahead of it (bundling the libraries, parsing and
+   * binding them), in steps that let the event loop run in between.
+   */
+  async prepare(): Promise<void> {
+    await tick();
+    this.loadLibraries();
+    await tick();
+    this.build(undefined, PREFIX).program.getTypeChecker();
+    await tick();
+  }
+
+  private loadLibraries(): readonly string[] {
+    if (!this.libraries) {
+      const bundle = bundleLibraries(this.ts, this.host, this.natural, this.cwd, ["node", GLOBALS_TYPE_PACKAGE], this.cacheDir);
+      this.options = bundle.options;
+      this.libraries = bundle.roots;
+    }
+    return this.libraries;
   }
 
   convert(prevDecl: string, src: string): CompiledCell {
@@ -143,8 +179,7 @@ export class CellCompiler implements Converter {
     program.emit(
       cell,
       (name, data) => {
-        if (name.endsWith(".d.ts")) declarations = data;
-        else if (name.endsWith(".js.map")) sourceMap = data;
+        if (name.endsWith(".js.map")) sourceMap = data;
         else if (name.endsWith(".js")) output = data.replace(SOURCE_MAP_COMMENT, "");
       },
       undefined,
@@ -152,9 +187,15 @@ export class CellCompiler implements Converter {
       {
         before: [(context) => (file) => this.keepLastExpression(context, file, names, (name) => (lastExpressionVar = name))],
         after: [(context) => (file) => this.readEarlierCells(context, checker, file)],
-        afterDeclarations: [() => (file) => (ts.isSourceFile(file) ? withoutExports(ts, file) : file)],
       },
     );
+    // Only a cell that declares something needs its declarations (forced: the options leave them off).
+    if (names.length > 0) {
+      const write = (name: string, data: string) => void (name.endsWith(".d.ts") && (declarations = data));
+      const withoutExportStatements = () => (file: TS.SourceFile | TS.Bundle) => (ts.isSourceFile(file) ? withoutExports(ts, file) : file);
+      const emit = program.emit as (...args: [...Parameters<TS.Program["emit"]>, forceDtsEmit: boolean]) => TS.EmitResult;
+      emit.call(program, cell, write, undefined, true, { afterDeclarations: [withoutExportStatements] }, true);
+    }
 
     let declOutput = prevDecl;
     if (names.length > 0) {
@@ -243,17 +284,113 @@ export class CellCompiler implements Converter {
     if (prevDecl === "") return undefined;
     const scope = this.scopes.get(prevDecl);
     if (!scope) throw new Error(`the kernel lost the declarations of earlier cells (scope ${prevDecl})`);
-    return scope;
+    return scope === pending ? this.compact(scope) : scope;
   }
 
-  private addScope(parent: Scope | undefined, declarations: string): Scope {
-    const id = `petrel-scope-${this.nextScope++}`;
-    const path = `${this.cwd}/__petrel_${id}__.d.ts`;
-    const scope: Scope = { id, path, parent, file: () => this.host.getSourceFile(path, this.ts.ScriptTarget.ES2022) };
+  private addScope(parent: Scope | undefined, declarations: string, id = `petrel-scope-${this.nextScope++}`): Scope {
+    const path = `${this.cwd}/__petrel_scope_${this.nextFile++}__.d.ts`;
+    const scope: Scope = { id, path, text: declarations, parent, file: () => this.host.getSourceFile(path, this.ts.ScriptTarget.ES2022) };
     this.host.setVirtual(path, PREFIX + declarations, parent?.file);
     this.scopes.set(id, scope);
     this.scopePaths.add(path);
     return scope;
+  }
+
+  private dropScope(scope: Scope): void {
+    if (this.scopes.get(scope.id) === scope) this.scopes.delete(scope.id);
+    this.scopePaths.delete(scope.path);
+    this.host.setVirtual(scope.path, undefined);
+  }
+
+  /**
+   * Keeps the chain of scopes short, so a cell's program has few files however long
+   * the session: scopes whose every name a later scope redeclares (a cell run again)
+   * are dropped when nothing in between mentions those names, and runs of scopes that
+   * neither redeclare nor mention each other's names are merged into one file. Both
+   * leave every name resolving to the declaration it resolved to before. Returns the
+   * head, whose id stays the same.
+   */
+  private compact(head: Scope): Scope {
+    const chain: Scope[] = [];
+    for (let s: Scope | undefined = head; s; s = s.parent) chain.push(s);
+    if (chain.length < this.compactAt) return head;
+    chain.reverse();
+    const alive = chain.filter((scope, k) => k === chain.length - 1 || !this.shadowed(chain, k));
+    for (const scope of chain) if (!alive.includes(scope)) this.dropScope(scope);
+    const groups: Scope[][] = [];
+    for (const scope of alive) {
+      const group = groups.at(-1);
+      const { names } = this.describe(scope);
+      if (group && ![...names.keys()].some((name) => group.some((member) => this.describe(member).mentions.has(name)))) group.push(scope);
+      else groups.push([scope]);
+    }
+    let parent: Scope | undefined;
+    for (const group of groups) {
+      let scope = group[0]!;
+      if (group.length > 1) {
+        for (const member of group) this.dropScope(member);
+        scope = this.addScope(parent, group.map((m) => m.text).join("\n"), group.at(-1)!.id);
+        scope.names = new Map(group.flatMap((m) => [...this.describe(m).names]));
+        scope.mentions = new Set(group.flatMap((m) => [...this.describe(m).mentions]));
+      } else if (scope.parent !== parent) {
+        scope.parent = parent;
+        this.host.setVirtual(scope.path, PREFIX + scope.text, parent?.file);
+      }
+      parent = scope;
+    }
+    this.compactAt = groups.length + COMPACT_EVERY;
+    return parent!;
+  }
+
+  /** Whether every name of `chain[k]` is redeclared, with all its meanings, by a later scope before any scope mentions it. */
+  private shadowed(chain: readonly Scope[], k: number): boolean {
+    for (const [name, meaning] of this.describe(chain[k]!).names) {
+      let covered = false;
+      for (let r = k + 1; r < chain.length && !covered; r++) {
+        const { names, mentions } = this.describe(chain[r]!);
+        const later = names.get(name);
+        if (later !== undefined && (later & meaning) === meaning) covered = true;
+        else if (mentions.has(name)) return false;
+      }
+      if (!covered) return false;
+    }
+    return true;
+  }
+
+  private describe(scope: Scope): { names: Map<string, number>; mentions: Set<string> } {
+    if (!scope.names || !scope.mentions) {
+      const ts = this.ts;
+      const file = ts.createSourceFile(scope.path, scope.text, ts.ScriptTarget.ES2022, false);
+      const names = new Map<string, number>();
+      const declare = (name: string, meaning: number) => names.set(name, (names.get(name) ?? 0) | meaning);
+      const bind = (name: TS.BindingName) => {
+        if (ts.isIdentifier(name)) declare(name.text, MEANING.value);
+        else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bind(e.name);
+      };
+      for (const s of file.statements) {
+        if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) bind(d.name);
+        else if (ts.isFunctionDeclaration(s) && s.name) declare(s.name.text, MEANING.value);
+        else if ((ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name) declare(s.name.text, MEANING.value | MEANING.type);
+        else if (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s)) declare(s.name.text, MEANING.type);
+        else if (ts.isModuleDeclaration(s) && ts.isIdentifier(s.name)) declare(s.name.text, MEANING.all);
+        else if (ts.isImportEqualsDeclaration(s)) declare(s.name.text, MEANING.all);
+        else if (ts.isImportDeclaration(s) && s.importClause) {
+          const { name, namedBindings } = s.importClause;
+          if (name) declare(name.text, MEANING.all);
+          if (namedBindings && ts.isNamespaceImport(namedBindings)) declare(namedBindings.name.text, MEANING.all);
+          else if (namedBindings) for (const e of namedBindings.elements) declare(e.name.text, MEANING.all);
+        }
+      }
+      const mentions = new Set<string>();
+      const visit = (node: TS.Node): void => {
+        if (ts.isIdentifier(node)) mentions.add(node.text);
+        ts.forEachChild(node, visit);
+      };
+      visit(file);
+      scope.names = names;
+      scope.mentions = mentions;
+    }
+    return { names: scope.names, mentions: scope.mentions };
   }
 
   /** A program with `text` as the cell, on `head`'s declarations. */
@@ -261,7 +398,7 @@ export class CellCompiler implements Converter {
     this.host.setVirtual(this.cellPath, text, head?.file);
     const chain: string[] = [];
     for (let s = head; s; s = s.parent) chain.push(s.path);
-    const rootNames = [...this.libraries, ...this.modules, ...chain.reverse(), this.cellPath];
+    const rootNames = [...this.loadLibraries(), ...this.modules, ...chain.reverse(), this.cellPath];
     const program = this.ts.createProgram({ rootNames, options: this.options, host: this.host, oldProgram: this.program });
     this.program = program;
     return { program, cell: program.getSourceFile(this.cellPath)! };
@@ -368,6 +505,8 @@ export class CellCompiler implements Converter {
     };
   }
 }
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The names a cell declares at its top level (not those it exports itself). */
 export function declaredNames(ts: typeof TS, src: string): string[] {

@@ -7,6 +7,8 @@
  * code that runs under the cell's virtual file name with mapped stack frames, and
  * `is_complete` that also says "invalid".
  */
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Converter, Diagnostic } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import { loadTslab, type Tslab } from "./compiler-host.js";
@@ -57,6 +59,8 @@ export interface CellExecutorOptions {
   onCompiled: (source: string) => string;
   /** Messages that do not fail the cell (diagnostics of `@module` cells). */
   onWarning: (text: string) => void;
+  /** Where the compiler keeps what it can reuse across kernels (default: ~/.cache/petrel/kernel, or under $XDG_CACHE_HOME). */
+  cacheDir?: string;
 }
 
 /** What tslab's executor passes to its console during one execution. */
@@ -81,11 +85,17 @@ const DIAGNOSTIC_FORMAT = "%s%d:%d - %s";
 export class CellExecutor {
   private readonly tslab: Tslab;
   private readonly executor: Executor;
+  private readonly compiler: CellCompiler;
   private capture: Capture = emptyCapture();
 
   constructor(private readonly options: CellExecutorOptions) {
     this.tslab = loadTslab();
-    const node = this.wrapConverter(new CellCompiler(this.tslab.ts, { cwd: options.cwd, overlay: createOverlay(options.cwd, options.globals) }));
+    this.compiler = new CellCompiler(this.tslab.ts, {
+      cwd: options.cwd,
+      overlay: createOverlay(options.cwd, options.globals),
+      cacheDir: options.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "petrel", "kernel"),
+    });
+    const node = this.wrapConverter(this.compiler);
     const converters = {
       node,
       get browser(): Converter {
@@ -101,6 +111,11 @@ export class CellExecutor {
       },
       error: (...args: unknown[]) => this.capture.errors.push(args),
     });
+  }
+
+  /** Gets the compiler ready for the first cell without blocking the event loop for long (optional: it is also done on first use). */
+  prepare(): Promise<void> {
+    return this.compiler.prepare();
   }
 
   /** The notebook's top-level declarations, by name. */

@@ -27,8 +27,13 @@ export interface RunningKernel {
   readonly stopped: Promise<boolean>;
 }
 
-/** After the first kernel_info reply, the session starts loading this much later. */
-const WARM_UP_DELAY_MS = 20;
+/**
+ * The session starts loading this long after the last kernel_info request: loading
+ * keeps the process busy for a while, and a client that is still making sure its
+ * IOPub socket is connected (it asks again if no status arrives within 0.2 s) must
+ * not wait for it.
+ */
+const WARM_UP_DELAY_MS = 300;
 /** If no client asks for kernel_info, the session loads anyway after this long. */
 const WARM_UP_FALLBACK_MS = 500;
 /** Requests that need the session, answered by it. */
@@ -70,11 +75,17 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
   let session: Promise<Session> | undefined;
   let loaded: Session | undefined;
   const loadSession = (): Promise<Session> =>
-    (session ??= Promise.all([import("./session.js"), options.magics?.() ?? []]).then(([{ Session }, magics]) => {
-      loaded = new Session({ server, cwd, magics });
-      return loaded;
+    (session ??= Promise.all([import("./session.js"), options.magics?.() ?? []]).then(async ([{ Session }, magics]) => {
+      const created = new Session({ server, cwd, magics });
+      await created.prepare();
+      loaded = created;
+      return created;
     }));
-  const warmUp = (delay: number) => setTimeout(() => void loadSession().catch((e: unknown) => log(`cannot start the session: ${String(e)}`)), delay).unref();
+  let warmUpTimer: NodeJS.Timeout | undefined;
+  const warmUp = (delay: number) => {
+    clearTimeout(warmUpTimer);
+    warmUpTimer = setTimeout(() => void loadSession().catch((e: unknown) => log(`cannot start the session: ${String(e)}`)), delay).unref();
+  };
 
   const handlers: Record<string, RequestHandler> = {
     kernel_info_request: () => {

@@ -190,7 +190,8 @@ export class KernelServer {
   private async process(request: Request): Promise<void> {
     const type = request.header.msg_type;
     const replyType = type.endsWith("_request") ? `${type.slice(0, -"_request".length)}_reply` : undefined;
-    await this.publish(request, "status", { execution_state: "busy" });
+    // Sends keep their order in the outbox: the request need not wait for this one.
+    void this.publish(request, "status", { execution_state: "busy" });
     let restart: boolean | undefined;
     try {
       if (this.aborted.has(request)) {

@@ -111,6 +111,11 @@ export class Session {
     });
   }
 
+  /** Loads the compiler ahead of the first cell, yielding to the event loop between steps. */
+  prepare(): Promise<void> {
+    return this.executor.prepare();
+  }
+
   /** The notebook's top-level declarations. */
   get locals(): Record<string, unknown> {
     return this.executor.locals;
@@ -149,7 +154,8 @@ export class Session {
     // From here on an interrupt belongs to this cell, even before its code starts.
     const controller = (this.running = new AbortController());
     this.output.parent = request;
-    if (!silent) await this.output.publish("execute_input", { code, execution_count: count });
+    // Outputs keep their order in the outbox, so the cell need not wait for this send.
+    if (!silent) void this.output.publish("execute_input", { code, execution_count: count });
     if (storeHistory) this.history.add(count, code);
     this.compiled = storeHistory ? (source) => this.cells.add(count, source) : undefined;
     let failure: ErrorContent | undefined;
@@ -212,7 +218,7 @@ export class Session {
       data = { "text/plain": plainText(value) };
     }
     if (Object.keys(data).length === 0) return;
-    await this.output.publish("execute_result", { execution_count: count, data, metadata: {} });
+    void this.output.publish("execute_result", { execution_count: count, data, metadata: {} });
     if (typeof data["text/plain"] === "string") this.history.setOutput(count, data["text/plain"]);
   }
 

@@ -62,6 +62,13 @@ const cells = (dir: string): [string, string][] => [
   ...Array.from({ length: 200 }, (_, i): [string, string] => [`many ${i}`, `const many${i} = ${i};`]),
   ["many sum", "many0 + many199"],
   ["many shadow", "const many5 = 'five'; many5 + many6"],
+
+  // Declarations older than hundreds of cells keep their meaning, shadowed or not.
+  ["typed early", "type Unit = number;\nconst unit: Unit = 1;\nclass Kind { k = 1; }"],
+  ...Array.from({ length: 40 }, (_, i): [string, string] => [`rerun ${i}`, `const rerun = ${i};`]),
+  ["retyped", "type Unit = string;\nconst Kind = 'now a value';"],
+  ...Array.from({ length: 40 }, (_, i): [string, string] => [`filler ${i}`, `const filler${i} = ${i};`]),
+  ["old types", "const n: number = unit; const k: Kind = { k: 2 }; const u: Unit = 'text'; [rerun, n, k.k, u, Kind, shade]"],
 ];
 
 let run: NotebookRun;
@@ -166,5 +173,6 @@ describe("cells", () => {
   it("stay correct over hundreds of declaring cells", () => {
     expect(shown("many sum")).toBe("199");
     expect(shown("many shadow")).toBe("'five6'");
+    expect(shown("old types")).toBe("[ 39, 1, 2, 'text', 'now a value', 'one' ]");
   });
 });
