@@ -3,8 +3,8 @@
  * the cell compiler a compiler host built for one long-lived notebook:
  *
  * - parsed files are kept across cells: library files (TypeScript's lib, anything
- *   under node_modules) are parsed once per session, the notebook's own files again
- *   only when their modification time changes;
+ *   under node_modules, Petrel's own declarations) are parsed once per session, the
+ *   notebook's own files again only when their modification time changes;
  * - file-system probes under node_modules and module resolutions are cached, so a
  *   cell's program is built without touching the disk; `forgetResolutions()` drops
  *   both when a cell imports something that was not there before;
@@ -21,7 +21,7 @@ import type { isCompleteCode as IsCompleteCode } from "tslab/dist/converter.js";
 import type { createExecutor as CreateExecutor } from "tslab/dist/executor.js";
 import type { printQuickInfo as PrintQuickInfo } from "tslab/dist/inspect.js";
 import type { Overlay } from "./resolution.js";
-import { TSLAB_ENTRY } from "./versions.js";
+import { PACKAGE_ROOT, TSLAB_ENTRY } from "./versions.js";
 
 /** What the kernel uses of tslab. */
 export interface Tslab {
@@ -87,7 +87,8 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
   const sys = ts.sys;
   const defaultLib = ts.getDefaultLibFilePath(options);
   const libDir = dirname(defaultLib);
-  const stable = (p: string) => p.includes(`${sep}node_modules${sep}`) || p.startsWith(libDir);
+  // Packages (the kernel's own included) do not change under a running kernel; the notebook's files may.
+  const stable = (p: string) => p.includes(`${sep}node_modules${sep}`) || p.startsWith(libDir) || p.startsWith(`${PACKAGE_ROOT}${sep}dist${sep}`);
   const virtual = new Map<string, Virtual>();
   const parsed = new Map<string, Cached>();
   let probes = new Map<string, unknown>();

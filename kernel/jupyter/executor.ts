@@ -114,8 +114,8 @@ export class CellExecutor {
   }
 
   /** Gets the compiler ready for the first cell without blocking the event loop for long (optional: it is also done on first use). */
-  prepare(): Promise<void> {
-    return this.compiler.prepare();
+  prepare(signal?: AbortSignal): Promise<void> {
+    return this.compiler.prepare(signal);
   }
 
   /** The notebook's top-level declarations, by name. */

@@ -74,10 +74,12 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
   const connection = readConnectionFile(options.connectionFile);
   let session: Promise<Session> | undefined;
   let loaded: Session | undefined;
+  /** Aborted by the first request that needs the session: it stops the compiler's warm-up. */
+  const wanted = new AbortController();
   const loadSession = (): Promise<Session> =>
     (session ??= Promise.all([import("./session.js"), options.magics?.() ?? []]).then(async ([{ Session }, magics]) => {
       const created = new Session({ server, cwd, magics });
-      await created.prepare();
+      await created.prepare(wanted.signal);
       loaded = created;
       return created;
     }));
@@ -107,7 +109,10 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
     },
   };
   for (const type of SESSION_REQUESTS) {
-    handlers[type] = async (r: Request) => (await loadSession()).handlers[type]!(r);
+    handlers[type] = async (r: Request) => {
+      wanted.abort();
+      return (await loadSession()).handlers[type]!(r);
+    };
   }
 
   // Loaded here, not at the top: importing petrel/jupyter (for display) must not load zeromq.

@@ -43,13 +43,21 @@ export interface InstallOptions {
 const CLI = fileURLToPath(new URL("../../cli/kernel.js", import.meta.url));
 
 /**
+ * V8 flags for the kernel process, which compiles TypeScript for every cell: baseline
+ * code and feedback for each function on its first call, so the compiler is fast from
+ * the first cells on rather than after a few hundred (bench/kernel.ts: the trivial
+ * cell about 20% faster, the function cell 10 to 25%; RSS per cell stays under 0.15 MB).
+ */
+const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-feedback-allocation"];
+
+/**
  * The kernelspec. Interrupts are signals: a cell stuck in a synchronous loop never
  * lets the kernel read an interrupt message, but SIGINT stops it (tslab runs cells
  * with `breakOnSigint`).
  */
 export function kernelSpec(displayName = DISPLAY_NAME): KernelSpec {
   return {
-    argv: [process.execPath, CLI, "kernel", "--connection-file", "{connection_file}"],
+    argv: [process.execPath, ...KERNEL_NODE_FLAGS, CLI, "kernel", "--connection-file", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "signal",

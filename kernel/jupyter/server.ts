@@ -206,7 +206,8 @@ export class KernelServer {
           this.options.log(`no handler for ${type} on ${request.channel}`);
         } else {
           const content = await handler(request);
-          if (content && replyType) await this.reply(request, replyType, content);
+          // Queued, not awaited: the outbox sends it before the idle status below.
+          if (content && replyType) void this.reply(request, replyType, content);
         }
       }
     } catch (e) {

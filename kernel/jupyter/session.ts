@@ -111,9 +111,9 @@ export class Session {
     });
   }
 
-  /** Loads the compiler ahead of the first cell, yielding to the event loop between steps. */
-  prepare(): Promise<void> {
-    return this.executor.prepare();
+  /** Loads the compiler ahead of the first cell, yielding to the event loop between steps; `signal` cuts it short. */
+  prepare(signal?: AbortSignal): Promise<void> {
+    return this.executor.prepare(signal);
   }
 
   /** The notebook's top-level declarations. */

@@ -89,7 +89,14 @@ describe("the kernelspec", () => {
   it("starts this Node on the built CLI with the connection file, interrupted by signal", () => {
     const spec = kernelSpec();
     expect(spec.argv[0]).toBe(process.execPath);
-    expect(spec.argv.slice(1)).toEqual([expect.stringMatching(/cli\/kernel\.js$/), "kernel", "--connection-file", "{connection_file}"]);
+    expect(spec.argv.slice(1)).toEqual([
+      "--always-sparkplug",
+      "--no-lazy-feedback-allocation",
+      expect.stringMatching(/cli\/kernel\.js$/),
+      "kernel",
+      "--connection-file",
+      "{connection_file}",
+    ]);
     expect(spec).toMatchObject({ display_name: "TypeScript (Petrel)", language: "typescript", interrupt_mode: "signal" });
   });
 
