@@ -6,15 +6,17 @@
  * does differently is what makes a cell cost milliseconds instead of tens:
  *
  * - One compiler pass per cell, straight to CommonJS with its source map, on a plain
- *   `ts.Program` whose files and module resolutions are kept across cells
- *   (compiler-host.ts) — no watch program, no builder state, no second program to
- *   find the cell's names, no second transpile to CommonJS.
+ *   `ts.Program` whose files and module resolutions are kept across cells, with
+ *   TypeScript's lib and @types/node bundled into one file (compiler-host.ts) — no
+ *   watch program, no builder state, no second program to find the cell's names, no
+ *   second transpile to CommonJS.
  * - Declarations are not one `__prev__.d.ts` regenerated and reparsed for every cell.
  *   Each cell that declares something adds a small declaration file (a "scope") whose
  *   parent is the previous one, so names resolve innermost first: a later cell's
  *   `x` shadows an earlier `x`, a type and a value of one name come from the cells
  *   that last declared each. A cell that declares nothing changes no file but its own,
- *   and TypeScript reuses the whole program structure.
+ *   and TypeScript reuses the whole program structure. The chain is compacted as it
+ *   grows, so a long session's cells cost what a short one's do.
  * - A scope becomes the notebook's only when the cell ran: tslab's executor hands back
  *   the scope id of the last cell that succeeded.
  * - `exports.` is added only to identifiers whose symbol is a top-level declaration of

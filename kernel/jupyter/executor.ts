@@ -2,10 +2,9 @@
  * Runs cells with the kernel's cell compiler (converter.ts) and tslab's executor: each
  * cell is type-checked against the declarations of earlier cells, compiled, and run
  * in this process; declarations persist across cells. The kernel adds what tslab
- * leaves to a console: structured
- * outcomes (the value, compile diagnostics with positions, the thrown error), cell
- * code that runs under the cell's virtual file name with mapped stack frames, and
- * `is_complete` that also says "invalid".
+ * leaves to a console: structured outcomes (the value, compile diagnostics with
+ * positions, the thrown error), cell code that runs under the cell's virtual file
+ * name with mapped stack frames, and `is_complete` that also says "invalid".
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
