@@ -382,26 +382,7 @@ export class CellCompiler implements Converter {
     if (!scope.names || !scope.mentions) {
       const ts = this.ts;
       const file = ts.createSourceFile(scope.path, scope.text, ts.ScriptTarget.ES2022, false);
-      const names = new Map<string, number>();
-      const declare = (name: string, meaning: number) => names.set(name, (names.get(name) ?? 0) | meaning);
-      const bind = (name: TS.BindingName) => {
-        if (ts.isIdentifier(name)) declare(name.text, MEANING.value);
-        else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bind(e.name);
-      };
-      for (const s of file.statements) {
-        if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) bind(d.name);
-        else if (ts.isFunctionDeclaration(s) && s.name) declare(s.name.text, MEANING.value);
-        else if ((ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name) declare(s.name.text, MEANING.value | MEANING.type);
-        else if (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s)) declare(s.name.text, MEANING.type);
-        else if (ts.isModuleDeclaration(s) && ts.isIdentifier(s.name)) declare(s.name.text, MEANING.all);
-        else if (ts.isImportEqualsDeclaration(s)) declare(s.name.text, MEANING.all);
-        else if (ts.isImportDeclaration(s) && s.importClause) {
-          const { name, namedBindings } = s.importClause;
-          if (name) declare(name.text, MEANING.all);
-          if (namedBindings && ts.isNamespaceImport(namedBindings)) declare(namedBindings.name.text, MEANING.all);
-          else if (namedBindings) for (const e of namedBindings.elements) declare(e.name.text, MEANING.all);
-        }
-      }
+      const names = topLevelDeclarations(ts, file);
       const mentions = new Set<string>();
       const visit = (node: TS.Node): void => {
         if (ts.isIdentifier(node)) mentions.add(node.text);
@@ -530,29 +511,35 @@ export class CellCompiler implements Converter {
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The names a cell declares at its top level (not those it exports itself). */
-export function declaredNames(ts: typeof TS, src: string): string[] {
+function declaredNames(ts: typeof TS, src: string): string[] {
   const file = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TSX);
-  const names = new Set<string>();
+  return [...topLevelDeclarations(ts, file, { skipExported: true }).keys()];
+}
+
+/** The names a file declares at its top level, each with its MEANING bits. */
+function topLevelDeclarations(ts: typeof TS, file: TS.SourceFile, { skipExported = false } = {}): Map<string, number> {
+  const names = new Map<string, number>();
+  const declare = (name: string, meaning: number) => names.set(name, (names.get(name) ?? 0) | meaning);
   const bind = (name: TS.BindingName) => {
-    if (ts.isIdentifier(name)) names.add(name.text);
+    if (ts.isIdentifier(name)) declare(name.text, MEANING.value);
     else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bind(e.name);
   };
   for (const s of file.statements) {
-    if (ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+    if (skipExported && ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
     if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) bind(d.name);
-    else if (ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || ts.isEnumDeclaration(s)) {
-      if (s.name) names.add(s.name.text);
-    } else if (ts.isModuleDeclaration(s)) {
-      if (ts.isIdentifier(s.name)) names.add(s.name.text);
-    } else if (ts.isImportEqualsDeclaration(s)) names.add(s.name.text);
+    else if (ts.isFunctionDeclaration(s) && s.name) declare(s.name.text, MEANING.value);
+    else if ((ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name) declare(s.name.text, MEANING.value | MEANING.type);
+    else if (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s)) declare(s.name.text, MEANING.type);
+    else if (ts.isModuleDeclaration(s) && ts.isIdentifier(s.name)) declare(s.name.text, MEANING.all);
+    else if (ts.isImportEqualsDeclaration(s)) declare(s.name.text, MEANING.all);
     else if (ts.isImportDeclaration(s) && s.importClause) {
       const { name, namedBindings } = s.importClause;
-      if (name) names.add(name.text);
-      if (namedBindings && ts.isNamespaceImport(namedBindings)) names.add(namedBindings.name.text);
-      else if (namedBindings) for (const e of namedBindings.elements) names.add(e.name.text);
+      if (name) declare(name.text, MEANING.all);
+      if (namedBindings && ts.isNamespaceImport(namedBindings)) declare(namedBindings.name.text, MEANING.all);
+      else if (namedBindings) for (const e of namedBindings.elements) declare(e.name.text, MEANING.all);
     }
   }
-  return [...names];
+  return names;
 }
 
 /** Whether a cell awaits outside any function: the executor then runs it as an async function. */
