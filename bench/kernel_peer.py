@@ -1,8 +1,9 @@
 """Times Jupyter kernels the way a notebook user meets them, through jupyter_client.
 
 Usage: kernel_peer.py KERNEL_NAME [--cells N] [--reps N]. Prints one JSON object:
-start (s), start to the first cell's result (s), trivial cell (ms, median), a cell defining a 20-line function (ms, median),
-and RSS growth per declaring cell over N cells (MB). Language is chosen from the
+start (s), start to the first cell's result (s), trivial cell (ms, median), a cell
+defining a 20-line function (ms, median), and RSS growth per declaring cell over N
+cells (MB). Language is chosen from the
 kernelspec: TypeScript for petrel and tslab, Python for python3.
 """
 import json, statistics, sys, time
