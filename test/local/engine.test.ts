@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  isExecutionFailedError,
   launchPlan,
   map,
   NonRetryableError,
@@ -11,21 +10,11 @@ import {
   task,
   when,
   workflow,
-  type ExecutionFailedError,
 } from "../../kernel/index.js";
+import { failure } from "./failure.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tempDir = () => mkdtempSync(join(tmpdir(), "petrel-local-"));
-
-async function failure(p: Promise<unknown>): Promise<ExecutionFailedError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isExecutionFailedError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected the run to fail");
-}
 
 const nap = task(
   { name: "nap", inputs: { ms: t.int() }, outputs: { slept: t.int() } },

@@ -13,18 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildBundle,
   fileSources,
-  isExecutionFailedError,
   isNotebookTaskError,
   literalHash,
   notebookTask,
   t,
   type AnyTask,
-  type ExecutionFailedError,
   type NotebookInfo,
   type LiteralMap,
   type NotebookTaskError,
   type TypeMap,
 } from "../../kernel/index.js";
+import { failure } from "../local/failure.js";
 import { nightlyReport, report, reporting } from "../../notebooks/examples/report.js";
 import { createNotebook, createProjectDir, PROJECT_ROOT } from "../bundle/notebook.js";
 import { DOMAIN, PROJECT, registerBundle, startEngineBackend, type EngineBackend } from "../engine/harness.js";
@@ -98,16 +97,6 @@ function expectedReport(rows: number, seed: number): { summary: number; table: {
 }
 
 const hashes = (map: LiteralMap, names: string[]) => Object.fromEntries(names.map((k) => [k, literalHash(map[k]!)]));
-
-async function failure(p: Promise<unknown>): Promise<ExecutionFailedError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isExecutionFailedError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected the run to fail");
-}
 
 /** The executed notebook a failed run keeps and names in its message (its work directory is removed with the test's). */
 function keptNotebook(message: string): { cells: { cell_type: string; outputs?: { output_type: string; evalue?: string }[] }[] } {
