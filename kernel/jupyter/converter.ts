@@ -148,8 +148,9 @@ export class CellCompiler implements Converter {
    * Does the work of the first cells ahead of them, in steps that let the event loop
    * run in between: bundles the libraries, parses and binds them, then compiles a few
    * sample cells so that V8 has compiled TypeScript's hot paths before the notebook's
-   * own cells arrive (about 0.2 s; a cold compiler is 1.5 to 2 times slower for the
-   * first few dozen cells). The samples stop as soon as `signal` aborts.
+   * own cells arrive (about 0.2 s; measured in process, a cold compiler is 1.3 to 1.5
+   * times slower for the first few dozen cells). The samples stop as soon as `signal`
+   * aborts.
    */
   async prepare(signal?: AbortSignal): Promise<void> {
     await tick();
@@ -297,11 +298,7 @@ export class CellCompiler implements Converter {
   private settle(prevDecl: string): Scope | undefined {
     const pending = this.pending;
     this.pending = undefined;
-    if (pending && pending.id !== prevDecl) {
-      this.scopes.delete(pending.id);
-      this.scopePaths.delete(pending.path);
-      this.host.setVirtual(pending.path, undefined);
-    }
+    if (pending && pending.id !== prevDecl) this.dropScope(pending);
     if (prevDecl === "") return undefined;
     const scope = this.scopes.get(prevDecl);
     if (!scope) throw new Error(`the kernel lost the declarations of earlier cells (scope ${prevDecl})`);
@@ -336,8 +333,11 @@ export class CellCompiler implements Converter {
     for (let s: Scope | undefined = head; s; s = s.parent) chain.push(s);
     if (chain.length < this.compactAt) return head;
     chain.reverse();
-    const alive = chain.filter((scope, k) => k === chain.length - 1 || !this.shadowed(chain, k));
-    for (const scope of chain) if (!alive.includes(scope)) this.dropScope(scope);
+    const alive: Scope[] = [];
+    for (const [k, scope] of chain.entries()) {
+      if (k === chain.length - 1 || !this.shadowed(chain, k)) alive.push(scope);
+      else this.dropScope(scope);
+    }
     const groups: Scope[][] = [];
     for (const scope of alive) {
       const group = groups.at(-1);
@@ -512,7 +512,8 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The names a cell declares at its top level (not those it exports itself). */
 function declaredNames(ts: typeof TS, src: string): string[] {
-  const file = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TSX);
+  // Parsed as the cell file is (.ts), so a generic arrow function is not read as JSX.
+  const file = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
   return [...topLevelDeclarations(ts, file, { skipExported: true }).keys()];
 }
 
