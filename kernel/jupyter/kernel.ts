@@ -6,6 +6,7 @@
 import type { MagicExtension } from "./magics.js";
 import type { Session } from "./session.js";
 import type { KernelServer, Request, RequestHandler } from "./server.js";
+import { watchSigint } from "./sigint.js";
 import { PACKAGE_ROOT, VERSIONS } from "./versions.js";
 import { PROTOCOL_VERSION, readConnectionFile, type Content } from "./wire.js";
 
@@ -114,6 +115,18 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
       return (await loadSession()).handlers[type]!(r);
     };
   }
+  // Jupyter interrupts kernels with SIGINT (interrupt_mode "signal"): synchronous code
+  // is stopped by V8 (tslab runs cells with breakOnSigint), awaits by the session.
+  const sigint = watchSigint(() => loaded?.interrupt());
+  const execute = handlers.execute_request!;
+  handlers.execute_request = async (r: Request) => {
+    const idle = sigint.busy();
+    try {
+      return await execute(r);
+    } finally {
+      idle();
+    }
+  };
 
   // Loaded here, not at the top: importing petrel/jupyter (for display) must not load zeromq.
   const { KernelServer } = await import("./server.js");
@@ -125,19 +138,15 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
   });
   warmUp(WARM_UP_FALLBACK_MS);
 
-  // Jupyter interrupts kernels with SIGINT (interrupt_mode "signal"): synchronous code
-  // is stopped by V8 (tslab runs cells with breakOnSigint), awaits by the session.
-  const onSigint = () => loaded?.interrupt();
   // Errors no cell caught (a timer's, a forgotten promise's) must not end the kernel.
   const onUncaught = (error: unknown) => (loaded ? loaded.reportUncaught("Uncaught exception", error) : log(`uncaught: ${String(error)}`));
   const onRejection = (error: unknown) => (loaded ? loaded.reportUncaught("Unhandled promise rejection", error) : log(`unhandled rejection: ${String(error)}`));
-  process.on("SIGINT", onSigint);
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onRejection);
 
   const stopped = server.shutdownRequested.then(async (restart) => {
     await server.close();
-    process.off("SIGINT", onSigint);
+    sigint.close();
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onRejection);
     return restart;

@@ -256,6 +256,34 @@ class InterruptTests(unittest.TestCase):
         self.kc.control_channel.send(self.kc.session.msg("interrupt_request", {}))
         self.assertEqual(reply_of(self.kc, msg_id, timeout=20)["ename"], "Interrupted")
 
+    def test_a_signal_while_idle_is_dropped_and_the_next_cell_runs(self):
+        self.km.interrupt_kernel()
+        time.sleep(0.3)
+        reply, outputs = execute(self.kc, "await new Promise((done) => setTimeout(done, 100)); kept + 1")
+        self.assertEqual(reply["status"], "ok", traceback_of(reply))
+        self.assertEqual(result_of(outputs), "42")
+
+    def test_interrupts_still_work_while_a_cell_listens_to_sigint_and_after_it_stops(self):
+        reply, _ = execute(self.kc, "let heard = 0;\nconst onInt = () => { heard++; };\nprocess.on(\"SIGINT\", onInt);")
+        self.assertEqual(reply["status"], "ok", traceback_of(reply))
+        for code in ["while (true) {}", "await new Promise(() => {});"]:
+            self.assertEqual(self.interrupt(code)["ename"], "Interrupted", code)
+        _, outputs = execute(self.kc, "heard > 0")
+        self.assertEqual(result_of(outputs), "true")
+        # After an await: around a cell's synchronous start, Node's vm puts back the
+        # SIGINT listeners it found, so a listener removed there stays.
+        reply, _ = execute(self.kc, "await null;\nprocess.off(\"SIGINT\", onInt);")
+        self.assertEqual(reply["status"], "ok", traceback_of(reply))
+        # Listening and stopping within the interrupted cell (which leaves SIGINT to its
+        # default action, the end of the process), then in cells of their own.
+        within = "process.on(\"SIGINT\", onInt); process.off(\"SIGINT\", onInt);\n"
+        for code in [within + "await new Promise(() => {});", "while (true) {}", within + "await new Promise(() => {});", "await new Promise(() => {});", "while (true) {}"]:
+            self.assertEqual(self.interrupt(code)["ename"], "Interrupted", code)
+        self.km.interrupt_kernel()
+        time.sleep(0.3)
+        _, outputs = execute(self.kc, "kept + 1")
+        self.assertEqual(result_of(outputs), "42")
+
     def test_interrupting_a_local_run_stops_waiting_for_its_tasks(self):
         reply, _ = execute(self.kc, 'import { task } from "petrel";\n'
                            'const stuck = task({ name: "stuck", inputs: {}, outputs: {} }, async () => { await new Promise(() => {}); return {}; });',
