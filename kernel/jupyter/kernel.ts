@@ -130,11 +130,9 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
 
   // Loaded here, not at the top: importing petrel/jupyter (for display) must not load zeromq.
   const { KernelServer } = await import("./server.js");
-  const server: KernelServer = await KernelServer.start({
-    connection,
-    handlers,
-    log,
-    onShutdown: () => loaded?.close(),
+  const server: KernelServer = await KernelServer.start({ connection, handlers, log, onShutdown: () => loaded?.close() }).catch((error: unknown) => {
+    sigint.close();
+    throw error;
   });
   warmUp(WARM_UP_FALLBACK_MS);
 

@@ -5,7 +5,7 @@
  * (tslab runs every cell that way). Each such call starts Node's SIGINT watchdog
  * thread and joins it afterwards, and while the process has JS SIGINT listeners it
  * also takes them off and puts them back, reinstalling libuv's signal handler: about
- * 70–130 µs per call in a bare process, and about 0.4 ms of a trivial cell in the
+ * 55–130 µs per call in a bare process, and about 0.4 ms of a trivial cell in the
  * kernel. Node's watchdog helper is counted, though: while one start is held, a
  * call only registers with the running helper (under 1 µs), and a signal that comes
  * while no call runs is kept as pending instead of being lost.
