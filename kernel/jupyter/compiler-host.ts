@@ -21,6 +21,7 @@ import type { isCompleteCode as IsCompleteCode } from "tslab/dist/converter.js";
 import type { createExecutor as CreateExecutor } from "tslab/dist/executor.js";
 import type { printQuickInfo as PrintQuickInfo } from "tslab/dist/inspect.js";
 import type { Overlay } from "./resolution.js";
+import { loadTypeScript } from "./typescript-load.js";
 import { PACKAGE_ROOT, TSLAB_ENTRY } from "./versions.js";
 
 /** What the kernel uses of tslab. */
@@ -37,6 +38,8 @@ let loaded: Tslab | undefined;
 /** Loads tslab's modules once. */
 export function loadTslab(): Tslab {
   if (loaded) return loaded;
+  // First, so that tslab's modules get the same (edited) copy.
+  const ts = loadTypeScript(TSLAB_ENTRY);
   const tslabRequire = createRequire(TSLAB_ENTRY);
   const dist = dirname(TSLAB_ENTRY);
   const converter = tslabRequire(`${dist}/converter.js`) as { isCompleteCode: typeof IsCompleteCode };
@@ -46,7 +49,7 @@ export function loadTslab(): Tslab {
     createExecutor: executor.createExecutor,
     isCompleteCode: converter.isCompleteCode,
     printQuickInfo: inspect.printQuickInfo,
-    ts: tslabRequire("@tslab/typescript-for-tslab") as typeof TS,
+    ts,
   };
   return loaded;
 }

@@ -48,8 +48,13 @@ const CLI = fileURLToPath(new URL("../../cli/kernel.js", import.meta.url));
  * the first cells on rather than after a few hundred. In three alternating runs of
  * bench/kernel.ts: trivial cell 4.6–5.4 ms against 5.0–5.8, function cell 9.7–13.5
  * against 12.4–15.8, RSS growth 0.11–0.14 MB per cell against 0.11–0.24.
+ *
+ * And no allocation-site pretenuring: V8 learns that a compile's objects live long
+ * (each survives one collection, while the cell compiles) and allocates them in the
+ * old generation, where, once dead, they keep young garbage alive until a full
+ * collection (see typescript-load.ts, whose edits need this flag to pay off).
  */
-const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-feedback-allocation"];
+const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-feedback-allocation", "--no-allocation-site-pretenuring"];
 
 /**
  * The kernelspec. Interrupts are signals: a cell stuck in a synchronous loop never

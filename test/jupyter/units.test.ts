@@ -92,6 +92,7 @@ describe("the kernelspec", () => {
     expect(spec.argv.slice(1)).toEqual([
       "--always-sparkplug",
       "--no-lazy-feedback-allocation",
+      "--no-allocation-site-pretenuring",
       expect.stringMatching(/cli\/kernel\.js$/),
       "kernel",
       "--connection-file",
