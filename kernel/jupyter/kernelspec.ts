@@ -52,7 +52,8 @@ const CLI = fileURLToPath(new URL("../../cli/kernel.js", import.meta.url));
  * And no allocation-site pretenuring: V8 learns that a compile's objects live long
  * (each survives one collection, while the cell compiles) and allocates them in the
  * old generation, where, once dead, they keep young garbage alive until a full
- * collection (see typescript-load.ts, whose edits need this flag to pay off).
+ * collection. With typescript-load.ts's edits, 600 cells in process spent 110–140 ms
+ * in scavenges with this flag and 580–610 ms without.
  */
 const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-feedback-allocation", "--no-allocation-site-pretenuring"];
 
