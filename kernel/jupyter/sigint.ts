@@ -59,7 +59,7 @@ export function watchSigint(onSigint: () => void): SigintWatch {
   /** Whether the kernel holds a start of Node's watchdog helper (and so, normally, its signal handler). */
   let held = false;
   /** Whether the kernel's own process listener is on (while others listen too). */
-  let listening = false;
+  const listening = () => process.rawListeners("SIGINT").includes(onSigint);
   /** Set when another SIGINT listener came while the helper was held: libuv's handler replaced the helper's. */
   let displaced = false;
 
@@ -72,8 +72,7 @@ export function watchSigint(onSigint: () => void): SigintWatch {
   const hold = () => {
     const wasHeld = held;
     held = false; // first, so that taking the kernel's listener off does not put it back
-    if (listening) process.off("SIGINT", onSigint);
-    listening = false;
+    process.off("SIGINT", onSigint);
     // A stop and a start reinstall the helper's handler where libuv's replaced it.
     if (wasHeld) watchdog.stopSigintWatchdog();
     held = watchdog.startSigintWatchdog();
@@ -90,12 +89,11 @@ export function watchSigint(onSigint: () => void): SigintWatch {
       watchdog.stopSigintWatchdog();
       for (const listener of listeners) process.on("SIGINT", listener);
     }
-    if (!listening) process.on("SIGINT", onSigint);
-    listening = true;
+    if (!listening()) process.on("SIGINT", onSigint);
   };
   /** Picks the way that fits the listeners there are now. */
   const settle = () => {
-    const others = process.listenerCount("SIGINT") - (listening ? 1 : 0);
+    const others = process.listenerCount("SIGINT") - (listening() ? 1 : 0);
     if (others > 0) listen();
     else if (!held || displaced) hold();
   };
@@ -106,9 +104,7 @@ export function watchSigint(onSigint: () => void): SigintWatch {
   // process. The helper's handler cannot come back while a cell runs (its start is
   // counted), so the kernel's own listener keeps the process alive until the next cell.
   const onRemoveListener = (event: string | symbol) => {
-    if (event !== "SIGINT" || !held || process.listenerCount("SIGINT") > 0) return;
-    process.on("SIGINT", onSigint);
-    listening = true;
+    if (event === "SIGINT" && held && process.listenerCount("SIGINT") === 0) process.on("SIGINT", onSigint);
   };
   process.on("newListener", onNewListener);
   process.on("removeListener", onRemoveListener);
@@ -127,9 +123,9 @@ export function watchSigint(onSigint: () => void): SigintWatch {
     close() {
       process.off("newListener", onNewListener);
       process.off("removeListener", onRemoveListener);
-      if (listening) process.off("SIGINT", onSigint);
+      process.off("SIGINT", onSigint);
       if (held) watchdog.stopSigintWatchdog();
-      held = listening = false;
+      held = false;
     },
   };
 }
