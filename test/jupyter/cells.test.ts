@@ -4,11 +4,12 @@
  * the kernel's own session: one notebook, run headless, whose cells are checked by
  * what each one shows.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runNotebook, type NotebookOutput, type NotebookRun } from "../../kernel/jupyter/index.js";
+import { resultText, writeNotebook } from "./jupyter-env.js";
 
 /** The cells (run in `dir`), each under a key the tests read its outputs by. */
 const cells = (dir: string): [string, string][] => [
@@ -77,8 +78,7 @@ let CELLS: [string, string][];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "petrel-cells-"));
   CELLS = cells(dir);
-  const notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: CELLS.map(([, source]) => ({ cell_type: "code", source, metadata: {} })) };
-  writeFileSync(join(dir, "cells.ipynb"), JSON.stringify(notebook));
+  writeNotebook(join(dir, "cells.ipynb"), CELLS.map(([, source]) => source));
   run = await runNotebook(join(dir, "cells.ipynb"), { allowErrors: true });
 }, 120_000);
 
@@ -95,8 +95,7 @@ function shown(key: string): string | undefined {
   const out = outputs(key);
   const error = out.find((o) => o.output_type === "error");
   if (error) return `${String(error.ename)}: ${String(error.evalue)}`;
-  const result = out.find((o) => o.output_type === "execute_result");
-  return result ? String((result.data as Record<string, unknown>)["text/plain"]) : undefined;
+  return resultText(out);
 }
 
 describe("cells", () => {

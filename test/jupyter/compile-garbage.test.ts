@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kernelSpec } from "../../kernel/jupyter/index.js";
-import { PROJECT_ROOT } from "./jupyter-env.js";
+import { PROJECT_ROOT, writeNotebook } from "./jupyter-env.js";
 
 const CELLS = 150;
 /** Kilobytes per cell: about 10–30 with the fixes, about 260 without. */
@@ -24,10 +24,6 @@ if (run.error) throw new Error(run.error.evalue);
 console.log(text);
 `;
 
-function notebook(cells: string[]): string {
-  return JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: cells.map((source) => ({ cell_type: "code", metadata: {}, outputs: [], execution_count: null, source })) });
-}
-
 describe("a cell's compile", () => {
   it("leaves little in the old generation once young-generation collections have run", () => {
     if (!existsSync(join(PROJECT_ROOT, "dist", "kernel", "jupyter", "index.js"))) throw new Error("dist/ does not exist: run `npm run build` first (npm test does).");
@@ -35,15 +31,12 @@ describe("a cell's compile", () => {
     const warm = Array.from({ length: 100 }, (_, i) => (i % 2 ? "1 + 1" : `const w${i} = ${i};`));
     const measured = Array.from({ length: CELLS }, (_, i) => (i % 2 ? "1 + 1" : `function f${i}(x: number): number {\n  return x * ${i};\n}`));
     const old = 'require("node:v8").getHeapSpaceStatistics().find((s) => s.space_name === "old_space").space_used_size';
-    writeFileSync(
-      join(dir, "cells.ipynb"),
-      notebook([
-        ...warm,
-        `gc(); gc();\nglobalThis.before = ${old};`,
-        ...measured,
-        `for (let i = 0; i < 3; i++) gc({ type: "minor" });\nMath.round((${old} - globalThis.before) / ${CELLS + 1} / 1024)`,
-      ]),
-    );
+    writeNotebook(join(dir, "cells.ipynb"), [
+      ...warm,
+      `gc(); gc();\nglobalThis.before = ${old};`,
+      ...measured,
+      `for (let i = 0; i < 3; i++) gc({ type: "minor" });\nMath.round((${old} - globalThis.before) / ${CELLS + 1} / 1024)`,
+    ]);
     writeFileSync(join(dir, "measure.mjs"), MEASURE);
     const flags = kernelSpec().argv.filter((a) => a.startsWith("--") && a !== "--connection-file");
     const r = spawnSync(process.execPath, [...flags, "--expose-gc", join(dir, "measure.mjs"), join(dir, "cells.ipynb")], { encoding: "utf8", timeout: 240_000 });

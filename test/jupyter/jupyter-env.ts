@@ -2,11 +2,12 @@
 // /usr/bin/python3, and the kernelspec installed from the built CLI into a fresh
 // prefix, with a notebook folder that has no node_modules (as users' folders).
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NotebookOutput } from "../../kernel/jupyter/index.js";
 
 /** Debian installs the Jupyter clients for this interpreter, not for whatever python3 is first on PATH. */
 export const PYTHON = "/usr/bin/python3";
@@ -62,4 +63,16 @@ export function runUnittest(module: string, env: NodeJS.ProcessEnv, timeoutMs: n
       resolve({ code, output: `${stdout}${stderr}` });
     });
   });
+}
+
+/** Writes an nbformat 4 notebook whose code cells are `sources`. */
+export function writeNotebook(file: string, sources: readonly string[]): void {
+  const cells = sources.map((source) => ({ cell_type: "code", metadata: {}, outputs: [], execution_count: null, source }));
+  writeFileSync(file, JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells }));
+}
+
+/** What a cell showed as its value: the text/plain of its execute_result, if it has one. */
+export function resultText(outputs: readonly NotebookOutput[]): string | undefined {
+  const result = outputs.find((o) => o.output_type === "execute_result");
+  return result ? String((result.data as Record<string, unknown>)["text/plain"]) : undefined;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runNotebook } from "../../kernel/jupyter/index.js";
+import { resultText, writeNotebook } from "./jupyter-env.js";
 
 let dir: string;
 let cacheHome: string;
@@ -18,13 +19,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "petrel-library-cache-"));
   cacheHome = mkdtempSync(join(tmpdir(), "petrel-cache-home-"));
   process.env.XDG_CACHE_HOME = cacheHome;
-  const notebook = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {},
-    cells: [{ cell_type: "code", source: "const xs: number[] = [3, 1, 2];\n`${xs.findLast((x) => x > 1)} ${process.platform.length > 0}`", metadata: {} }],
-  };
-  writeFileSync(join(dir, "uses-libs.ipynb"), JSON.stringify(notebook));
+  writeNotebook(join(dir, "uses-libs.ipynb"), ["const xs: number[] = [3, 1, 2];\n`${xs.findLast((x) => x > 1)} ${process.platform.length > 0}`"]);
 });
 
 afterAll(() => {
@@ -37,8 +32,7 @@ async function shown(): Promise<string> {
   const run = await runNotebook(join(dir, "uses-libs.ipynb"));
   try {
     if (run.error) return `${run.error.ename}: ${run.error.evalue}`;
-    const out = run.notebook.cells[0]!.outputs!.find((o) => o.output_type === "execute_result");
-    return String((out?.data as Record<string, unknown> | undefined)?.["text/plain"]);
+    return String(resultText(run.notebook.cells[0]!.outputs!));
   } finally {
     run.close();
   }
