@@ -40,6 +40,7 @@ export { escapeHtml } from "./mime.js";
 // The wire format, for tools that talk to kernels.
 export { Signer, encodeMessage, decodeMessage, createHeader, WireError, PROTOCOL_VERSION } from "./wire.js";
 export type { ConnectionInfo, Message, MessageHeader } from "./wire.js";
+export { Outbox, type Sendable } from "./outbox.js";
 export { kernelCommand, type KernelCommandOptions } from "./command.js";
 export { runNotebook, readNotebook } from "./headless.js";
 export type { NotebookRun, NotebookDocument, NotebookCell, NotebookOutput, RunNotebookOptions } from "./headless.js";

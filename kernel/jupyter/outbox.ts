@@ -3,6 +3,10 @@
  * before the next starts. ZeroMQ.js sockets refuse a send while one is pending, and
  * a kernel that fires sends without awaiting them loses output under load; one queue
  * for all sockets also keeps a cell's outputs ahead of its reply and its `idle`.
+ *
+ * A message queued while nothing is being sent goes to its socket at once, inside
+ * `send()`: a cell's `busy` and `execute_input` are on the wire before its compile
+ * starts, so the client reads them while the kernel works instead of after.
  */
 
 /** What the outbox needs of a socket. */
@@ -22,20 +26,7 @@ export class Outbox {
    * refused them (false, reported to `onError`): a closed socket must not crash the kernel.
    */
   send(socket: Sendable, frames: Buffer[]): Promise<boolean> {
-    this.pending++;
-    const sent = this.tail.then(
-      () => socket.send(frames),
-    ).then(
-      () => {
-        this.pending--;
-        return true;
-      },
-      (error: unknown) => {
-        this.pending--;
-        this.onError(error);
-        return false;
-      },
-    );
+    const sent = this.pending++ === 0 ? this.start(socket, frames) : this.tail.then(() => this.start(socket, frames));
     this.tail = sent.then(() => undefined);
     return sent;
   }
@@ -48,5 +39,25 @@ export class Outbox {
   /** Messages queued and not yet sent. */
   get size(): number {
     return this.pending;
+  }
+
+  private start(socket: Sendable, frames: Buffer[]): Promise<boolean> {
+    let sending: Promise<void>;
+    try {
+      sending = socket.send(frames);
+    } catch (error) {
+      sending = Promise.reject(error);
+    }
+    return sending.then(
+      () => {
+        this.pending--;
+        return true;
+      },
+      (error: unknown) => {
+        this.pending--;
+        this.onError(error);
+        return false;
+      },
+    );
   }
 }

@@ -13,6 +13,7 @@ import {
   encodeMessage,
   installKernelSpec,
   kernelSpec,
+  Outbox,
   renderDagSvg,
   Signer,
   toMimeBundle,
@@ -48,6 +49,68 @@ describe("the wire format", () => {
   it("accepts unsigned messages when the connection has no key", () => {
     const none = new Signer("");
     expect(decodeMessage(encodeMessage(message({ a: 1 }), none), none).content).toEqual({ a: 1 });
+  });
+});
+
+describe("the outbox", () => {
+  /** A socket that records what it was handed; `hold` keeps each send pending until `release()`. */
+  function socket(hold = false) {
+    const sent: string[] = [];
+    const waiting: (() => void)[] = [];
+    return {
+      sent,
+      release: () => waiting.shift()?.(),
+      send(frames: Buffer[]): Promise<void> {
+        sent.push(frames.map(String).join("|"));
+        return hold ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve();
+      },
+    };
+  }
+
+  it("hands a message to its socket inside send() when nothing else is being sent", async () => {
+    const outbox = new Outbox(() => undefined);
+    const s = socket();
+    const sent = outbox.send(s, [Buffer.from("busy")]);
+    expect(s.sent).toEqual(["busy"]);
+    expect(await sent).toBe(true);
+    await outbox.drained();
+    void outbox.send(s, [Buffer.from("idle")]);
+    expect(s.sent).toEqual(["busy", "idle"]);
+  });
+
+  it("starts each send only after the one before settled, in order, across sockets", async () => {
+    const outbox = new Outbox(() => undefined);
+    const slow = socket(true);
+    const fast = socket();
+    const first = outbox.send(slow, [Buffer.from("a")]);
+    const second = outbox.send(fast, [Buffer.from("b")]);
+    const third = outbox.send(slow, [Buffer.from("c")]);
+    await new Promise((r) => setImmediate(r));
+    expect([slow.sent, fast.sent, outbox.size]).toEqual([["a"], [], 3]);
+    slow.release();
+    await second;
+    expect(fast.sent).toEqual(["b"]);
+    await new Promise((r) => setImmediate(r));
+    expect(slow.sent).toEqual(["a", "c"]);
+    slow.release();
+    expect(await Promise.all([first, second, third])).toEqual([true, true, true]);
+    expect(outbox.size).toBe(0);
+  });
+
+  it("reports a refused send and goes on with the next", async () => {
+    const errors: string[] = [];
+    const outbox = new Outbox((e) => errors.push((e as Error).message));
+    const s = socket();
+    const closed = {
+      send(): Promise<void> {
+        throw new Error("Socket is closed");
+      },
+    };
+    const rejecting = { send: () => Promise.reject(new Error("EAGAIN")) };
+    const results = await Promise.all([outbox.send(closed, []), outbox.send(rejecting, []), outbox.send(s, [Buffer.from("after")])]);
+    expect(results).toEqual([false, false, true]);
+    expect(errors).toEqual(["Socket is closed", "EAGAIN"]);
+    expect(s.sent).toEqual(["after"]);
   });
 });
 
