@@ -30,6 +30,7 @@ import type { CompletionInfo, ConvertResult, Converter, Diagnostic, DiagnosticPo
 import type { CodeMetadata } from "tslab/dist/metadata.js";
 import { bundleLibraries, createCellHost, nodeLib, type CellHost } from "./compiler-host.js";
 import { GLOBALS_TYPE_PACKAGE, type Overlay } from "./resolution.js";
+import type { Tiering } from "./tiering.js";
 
 /** A converted cell, with the source map from its code to the cell (after PREFIX). */
 export interface CompiledCell extends ConvertResult {
@@ -150,16 +151,16 @@ export class CellCompiler implements Converter {
    * sample cells so that V8 has compiled TypeScript's hot paths before the notebook's
    * own cells arrive (about 0.2 s; measured in process, a cold compiler is 1.3 to 1.5
    * times slower for the first few dozen cells). The samples stop as soon as `signal`
-   * aborts.
+   * aborts. Each step runs through `run` (the kernel's compiler tiering, tiering.ts).
    */
-  async prepare(signal?: AbortSignal): Promise<void> {
+  async prepare(signal?: AbortSignal, run: Tiering = (work) => work()): Promise<void> {
     await tick();
-    this.loadLibraries();
+    run(() => this.loadLibraries());
     await tick();
-    this.build(undefined, PREFIX).program.getTypeChecker();
+    run(() => this.build(undefined, PREFIX).program.getTypeChecker());
     for (let i = 0; i < WARM_UP_CELLS && !signal?.aborted; i++) {
       await tick();
-      this.compile(undefined, WARM_UP_SAMPLES[i % WARM_UP_SAMPLES.length]!(i));
+      run(() => this.compile(undefined, WARM_UP_SAMPLES[i % WARM_UP_SAMPLES.length]!(i)));
     }
     await tick();
   }

@@ -14,6 +14,7 @@ import { loadTslab, type Tslab } from "./compiler-host.js";
 import { CellCompiler, PREFIX } from "./converter.js";
 import { createOverlay } from "./resolution.js";
 import { createCellMapper, registerCellMapper } from "./stack.js";
+import { compilerTiering } from "./tiering.js";
 
 /** A compile error or warning, 1-based, in the cell (or in `file`, a module the cell imports). */
 export interface CompileDiagnostic {
@@ -86,6 +87,8 @@ export class CellExecutor {
   private readonly executor: Executor;
   private readonly compiler: CellCompiler;
   private capture: Capture = emptyCapture();
+  /** Compiler work runs under its own V8 tiering budget, cells' code under the notebook's (tiering.ts). */
+  private readonly compiling = compilerTiering();
 
   constructor(private readonly options: CellExecutorOptions) {
     this.tslab = loadTslab();
@@ -114,7 +117,7 @@ export class CellExecutor {
 
   /** Gets the compiler ready for the first cell without blocking the event loop for long (optional: it is also done on first use). */
   prepare(signal?: AbortSignal): Promise<void> {
-    return this.compiler.prepare(signal);
+    return this.compiler.prepare(signal, this.compiling);
   }
 
   /** The notebook's top-level declarations, by name. */
@@ -175,9 +178,11 @@ export class CellExecutor {
 
   /** Whether `code` is ready to run: complete, incomplete (with the next line's indent) or invalid. */
   isComplete(code: string): Completeness {
-    const { completed, indent } = this.tslab.isCompleteCode(code);
     const ts = this.tslab.ts;
-    const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    const { completed, indent, file } = this.compiling(() => ({
+      ...this.tslab.isCompleteCode(code),
+      file: ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS),
+    }));
     const problems = (file as unknown as { parseDiagnostics?: { messageText: unknown }[] }).parseDiagnostics ?? [];
     const unterminated = problems.some((d) => typeof d.messageText === "string" && /^Unterminated template literal|^'\*\/' expected/.test(d.messageText));
     if (!completed || unterminated) return { status: "incomplete", indent: indent ?? "" };
@@ -193,7 +198,7 @@ export class CellExecutor {
   private wrapConverter(inner: CellCompiler): Converter {
     return {
       convert: (prevDecl, src) => {
-        const result = inner.convert(prevDecl, src);
+        const result = this.compiling(() => inner.convert(prevDecl, src));
         if (result.diagnostics.length > 0) {
           this.capture.diagnostics = result.diagnostics;
           return result;
@@ -215,9 +220,9 @@ export class CellExecutor {
         }
         return result;
       },
-      inspect: (prevDecl, src, position) => inner.inspect(prevDecl, src, position),
-      complete: (prevDecl, src, position) => inner.complete(prevDecl, src, position),
-      addModule: (name, content, meta) => inner.addModule(name, content, meta),
+      inspect: (prevDecl, src, position) => this.compiling(() => inner.inspect(prevDecl, src, position)),
+      complete: (prevDecl, src, position) => this.compiling(() => inner.complete(prevDecl, src, position)),
+      addModule: (name, content, meta) => this.compiling(() => inner.addModule(name, content, meta)),
       close: () => inner.close(),
     };
   }

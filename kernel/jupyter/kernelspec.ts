@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { logoPng } from "./logo.js";
+import { defaultBudget } from "./tiering.js";
 
 /** The kernelspec's default name (`jupyter console --kernel petrel`). */
 export const KERNEL_NAME = "petrel";
@@ -58,13 +59,22 @@ const CLI = fileURLToPath(new URL("../../cli/kernel.js", import.meta.url));
 const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-feedback-allocation", "--no-allocation-site-pretenuring"];
 
 /**
+ * V8's default interrupt budget, written out: the kernel compiles cells under a larger
+ * one and runs them under this one, and a process cannot read a V8 flag (tiering.ts).
+ */
+function budgetFlags(): string[] {
+  const budget = defaultBudget();
+  return budget ? [`--interrupt-budget=${budget}`] : [];
+}
+
+/**
  * The kernelspec. Interrupts are signals: a cell stuck in a synchronous loop never
  * lets the kernel read an interrupt message, but SIGINT stops it (tslab runs cells
  * with `breakOnSigint`).
  */
 export function kernelSpec(displayName = DISPLAY_NAME): KernelSpec {
   return {
-    argv: [process.execPath, ...KERNEL_NODE_FLAGS, CLI, "kernel", "--connection-file", "{connection_file}"],
+    argv: [process.execPath, ...KERNEL_NODE_FLAGS, ...budgetFlags(), CLI, "kernel", "--connection-file", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "signal",

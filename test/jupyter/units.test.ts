@@ -156,6 +156,7 @@ describe("the kernelspec", () => {
       "--always-sparkplug",
       "--no-lazy-feedback-allocation",
       "--no-allocation-site-pretenuring",
+      expect.stringMatching(/^--interrupt-budget=\d+$/),
       expect.stringMatching(/cli\/kernel\.js$/),
       "kernel",
       "--connection-file",
