@@ -149,9 +149,8 @@ export class CellCompiler implements Converter {
    * Does the work of the first cells ahead of them, in steps that let the event loop
    * run in between: bundles the libraries, parses and binds them, then compiles a few
    * sample cells so that V8 has compiled TypeScript's hot paths before the notebook's
-   * own cells arrive (about 0.2 s; measured in process, a cold compiler is 1.3 to 1.5
-   * times slower for the first few dozen cells). The samples stop as soon as `signal`
-   * aborts. Each step runs through `run` (the kernel's compiler tiering, tiering.ts).
+   * own cells arrive (about 0.2 s; in process, it mostly speeds up the first few
+   * cells). The samples stop as soon as `signal` aborts. Each step runs through `run` (the kernel's compiler tiering, tiering.ts).
    */
   async prepare(signal?: AbortSignal, run: Tiering = (work) => work()): Promise<void> {
     await tick();

@@ -5,7 +5,7 @@
  * TypeScript compiler runs for a millisecond or two per cell, through thousands of
  * functions called a few times each, so under V8's default budget it keeps finding
  * new compiler functions to optimize for hundreds of cells. Measured with
- * `--trace-opt`, in process: 2–5 ms of TurboFan work per cell over the first 500
+ * `--trace-opt`, in process: 1–5 ms of TurboFan work per cell over the first 500
  * cells (giant functions such as `createTypeChecker` alone take 0.8 s), on V8's
  * background threads. On a 2-core machine that work takes the CPU from the cell and
  * from the notebook client, and the optimized code arrives too late to pay it back.
