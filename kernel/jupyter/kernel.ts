@@ -111,7 +111,8 @@ export async function startKernel(options: KernelOptions): Promise<RunningKernel
   };
   for (const type of SESSION_REQUESTS) {
     handlers[type] = async (r: Request) => {
-      wanted.abort();
+      // Once: abort() builds a DOMException (with its stack) on every call.
+      if (!wanted.signal.aborted) wanted.abort();
       return (await loadSession()).handlers[type]!(r);
     };
   }
