@@ -3,30 +3,18 @@
 // collection, scavenges took 20 ms every 30 cells or so. The cells run in a child
 // Node started with the kernelspec's own flags, measuring themselves: old-generation
 // growth per cell across young-generation collections only.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kernelSpec } from "../../kernel/jupyter/index.js";
-import { PROJECT_ROOT, writeNotebook } from "./jupyter-env.js";
+import { kernelNodeFlags, runNotebookInNode, writeNotebook } from "./jupyter-env.js";
 
 const CELLS = 150;
 /** Kilobytes per cell: about 10–30 with the fixes, about 260 without. */
 const LIMIT_KB = 100;
 
-const MEASURE = `
-import { runNotebook } from ${JSON.stringify(join(PROJECT_ROOT, "dist", "kernel", "jupyter", "index.js"))};
-const run = await runNotebook(process.argv[2]);
-const text = run.notebook.cells.at(-1).outputs.find((o) => o.output_type === "execute_result")?.data?.["text/plain"];
-run.close();
-if (run.error) throw new Error(run.error.evalue);
-console.log(text);
-`;
-
 describe("a cell's compile", () => {
   it("leaves little in the old generation once young-generation collections have run", () => {
-    if (!existsSync(join(PROJECT_ROOT, "dist", "kernel", "jupyter", "index.js"))) throw new Error("dist/ does not exist: run `npm run build` first (npm test does).");
     const dir = mkdtempSync(join(tmpdir(), "petrel-compile-garbage-"));
     const warm = Array.from({ length: 100 }, (_, i) => (i % 2 ? "1 + 1" : `const w${i} = ${i};`));
     const measured = Array.from({ length: CELLS }, (_, i) => (i % 2 ? "1 + 1" : `function f${i}(x: number): number {\n  return x * ${i};\n}`));
@@ -37,9 +25,7 @@ describe("a cell's compile", () => {
       ...measured,
       `for (let i = 0; i < 3; i++) gc({ type: "minor" });\nMath.round((${old} - globalThis.before) / ${CELLS + 1} / 1024)`,
     ]);
-    writeFileSync(join(dir, "measure.mjs"), MEASURE);
-    const flags = kernelSpec().argv.filter((a) => a.startsWith("--") && a !== "--connection-file");
-    const r = spawnSync(process.execPath, [...flags, "--expose-gc", join(dir, "measure.mjs"), join(dir, "cells.ipynb")], { encoding: "utf8", timeout: 240_000 });
+    const r = runNotebookInNode(join(dir, "cells.ipynb"), [...kernelNodeFlags(), "--expose-gc"]);
     expect(r.status, r.stderr).toBe(0);
     const kbPerCell = Number(r.stdout.trim().split("\n").at(-1));
     console.log(`old-generation growth across scavenges: ${kbPerCell} KB per cell`);

@@ -1,13 +1,13 @@
 // The environment the Jupyter protocol suites run in: Debian's Jupyter clients for
 // /usr/bin/python3, and the kernelspec installed from the built CLI into a fresh
 // prefix, with a notebook folder that has no node_modules (as users' folders).
-import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NotebookOutput } from "../../kernel/jupyter/index.js";
+import { kernelSpec, type NotebookOutput } from "../../kernel/jupyter/index.js";
 
 /** Debian installs the Jupyter clients for this interpreter, not for whatever python3 is first on PATH. */
 export const PYTHON = "/usr/bin/python3";
@@ -75,4 +75,31 @@ export function writeNotebook(file: string, sources: readonly string[]): void {
 export function resultText(outputs: readonly NotebookOutput[]): string | undefined {
   const result = outputs.find((o) => o.output_type === "execute_result");
   return result ? String((result.data as Record<string, unknown>)["text/plain"]) : undefined;
+}
+
+/** The Node flags the kernelspec starts the kernel with. */
+export function kernelNodeFlags(): string[] {
+  return kernelSpec().argv.filter((a) => a.startsWith("--") && a !== "--connection-file");
+}
+
+/**
+ * Runs a notebook with the built kernel's `runNotebook` in a child Node started with
+ * `flags`; it exits non-zero if a cell failed, and its stdout ends with the last cell's
+ * text/plain value.
+ */
+export function runNotebookInNode(notebook: string, flags: readonly string[]): SpawnSyncReturns<string> {
+  const index = join(PROJECT_ROOT, "dist", "kernel", "jupyter", "index.js");
+  if (!existsSync(index)) throw new Error("dist/ does not exist: run `npm run build` first (npm test does).");
+  const script = join(dirname(notebook), "run-notebook.mjs");
+  writeFileSync(
+    script,
+    `import { runNotebook } from ${JSON.stringify(index)};
+const run = await runNotebook(process.argv[2]);
+const result = run.notebook.cells.at(-1).outputs.find((o) => o.output_type === "execute_result");
+run.close();
+if (run.error) throw new Error(run.error.evalue);
+console.log(result?.data?.["text/plain"] ?? "");
+`,
+  );
+  return spawnSync(process.execPath, [...flags, script, notebook], { encoding: "utf8", timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
 }
