@@ -62,10 +62,15 @@ const KERNEL_NODE_FLAGS: readonly string[] = ["--always-sparkplug", "--no-lazy-f
  * V8's default interrupt budget, written out: the kernel compiles cells under a larger
  * one and runs them under this one, and a process cannot read a V8 flag (tiering.ts).
  */
-function budgetFlags(): string[] {
-  const budget = defaultBudget();
-  return budget ? [`--interrupt-budget=${budget}`] : [];
+function budgetFlags(): readonly string[] {
+  // Asked once per process: it runs `node --v8-options` (about 0.1 s).
+  if (!budgetFlagsOnce) {
+    const budget = defaultBudget();
+    budgetFlagsOnce = budget ? [`--interrupt-budget=${budget}`] : [];
+  }
+  return budgetFlagsOnce;
 }
+let budgetFlagsOnce: readonly string[] | undefined;
 
 /**
  * The kernelspec. Interrupts are signals: a cell stuck in a synchronous loop never
