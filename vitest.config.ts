@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // In CI: builds the Kubernetes suites' API server first, with both cores to itself.
+    globalSetup: ["test/global-setup.ts"],
     environment: "node",
     // Child processes (not worker threads): native addons such as better-sqlite3
     // and zeromq, and tests that spawn node, behave as in production.

@@ -1,14 +1,12 @@
 import { CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dryRunApply, ensureKubeBinaries, kubeBinaries, podGone, startCluster, type TestCluster } from "./cluster.js";
+import { dryRunApply, kubeBinaries, START_TIMEOUT_MS, podGone, startCluster, type TestCluster } from "./cluster.js";
 
 const CI = process.env.CI === "true";
 const enabled = CI || kubeBinaries() !== undefined;
 const title = enabled
   ? "a real kube-apiserver and kube-scheduler with the fake kubelet"
   : "test cluster (skipped: kube-apiserver not built; `bash test/k8s/build-kube.sh` enables it)";
-/** Building the binaries the first time (CI) takes ~8 minutes on 2 cores. */
-const BUILD_TIMEOUT_MS = 20 * 60_000;
 const NS = "cluster-test";
 
 function pod(name: string, container: Partial<V1Container>, spec: Partial<V1Pod["spec"]> = {}): V1Pod {
@@ -25,11 +23,10 @@ describe.skipIf(!enabled)(title, () => {
   let core: CoreV1Api;
 
   beforeAll(async () => {
-    if (CI) ensureKubeBinaries();
     cluster = await startCluster();
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     await cluster.createNamespace(NS);
-  }, BUILD_TIMEOUT_MS);
+  }, 2 * START_TIMEOUT_MS);
 
   afterAll(async () => {
     await cluster?.stop();

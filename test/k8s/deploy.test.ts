@@ -10,7 +10,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dryRunApply, ensureKubeBinaries, kubeBinaries, startCluster, type TestCluster } from "./cluster.js";
+import { dryRunApply, kubeBinaries, START_TIMEOUT_MS, startCluster, type TestCluster } from "./cluster.js";
 
 const DEPLOY = join(import.meta.dirname, "..", "..", "deploy");
 const MANIFESTS = readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");
@@ -84,9 +84,8 @@ describe.skipIf(!clusterEnabled)(
   () => {
     let cluster: TestCluster;
     beforeAll(async () => {
-      if (CI) ensureKubeBinaries();
       cluster = await startCluster();
-    }, 20 * 60_000);
+    }, 2 * START_TIMEOUT_MS);
     afterAll(async () => {
       await cluster?.stop();
     });

@@ -18,7 +18,7 @@ import type { ExecutionKey, NodeAttemptRecord, TestBackend } from "../../backend
 import { training } from "../../notebooks/examples/training.js";
 import { DOMAIN, PROJECT, int, list, registerBundle, startEngineBackend, str, tempDir, type EngineBackend } from "../engine/harness.js";
 import { PATCH } from "./api.js";
-import { ensureKubeBinaries, kubeBinaries, podGone, startCluster, type PodView, type TestCluster } from "./cluster.js";
+import { kubeBinaries, podGone, startCluster, type PodView, type TestCluster } from "./cluster.js";
 import { badInputs, CHATTY_LINES, chattyFlow, crowd, MISSING_IMAGE, MISSING_SECRET } from "./fixtures/pipelines.js";
 
 const CI = process.env.CI === "true";
@@ -26,8 +26,6 @@ const enabled = CI || kubeBinaries() !== undefined;
 const title = enabled
   ? "the kubernetes-pod runner on a real kube-apiserver and kube-scheduler with the fake kubelet"
   : "kubernetes-pod runner end to end (skipped: kube-apiserver not built; `bash test/k8s/build-kube.sh` enables it)";
-/** Building the binaries the first time (CI) takes ~8 minutes on 2 cores. */
-const BUILD_TIMEOUT_MS = 20 * 60_000;
 /** The cluster and the backend, when the binaries are already built. */
 const START_TIMEOUT_MS = 120_000;
 /** Generous: the machine is shared, and every attempt is a pod that starts a Node process. */
@@ -71,7 +69,6 @@ describe.skipIf(!enabled)(title, () => {
   }
 
   beforeAll(async () => {
-    if (CI) ensureKubeBinaries();
     cluster = await startCluster({ nodes: [NODE] });
     // The example's `clean` task asks for a GPU: the node advertises one, as a device plugin would make its kubelet do.
     await cluster.http.request(
@@ -83,7 +80,7 @@ describe.skipIf(!enabled)(title, () => {
     eb = await startEngineBackend({ runner: ({ backend, marksDir }) => newRunner(backend, marksDir), engine: ENGINE });
     await eb.register();
     await registerBundle(eb.backend, PROJECT, DOMAIN, buildBundle([crowd, badInputs, chattyFlow], { entry: FIXTURES }));
-  }, CI ? BUILD_TIMEOUT_MS : START_TIMEOUT_MS);
+  }, START_TIMEOUT_MS);
 
   // Every test leaves the namespace as it found it: each pod the runner made is gone once its attempt has ended.
   afterEach(async () => {
