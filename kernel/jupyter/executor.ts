@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Converter, Diagnostic } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import { loadTslab, type Tslab } from "./compiler-host.js";
+import { saveTypeScriptCodeCache } from "./typescript-load.js";
 import { CellCompiler, PREFIX } from "./converter.js";
 import { createOverlay } from "./resolution.js";
 import { createCellMapper, registerCellMapper } from "./stack.js";
@@ -91,12 +92,9 @@ export class CellExecutor {
   private readonly compiling = compilerTiering();
 
   constructor(private readonly options: CellExecutorOptions) {
-    this.tslab = loadTslab();
-    this.compiler = new CellCompiler(this.tslab.ts, {
-      cwd: options.cwd,
-      overlay: createOverlay(options.cwd, options.globals),
-      cacheDir: options.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "petrel", "kernel"),
-    });
+    const cacheDir = options.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "petrel", "kernel");
+    this.tslab = loadTslab(cacheDir);
+    this.compiler = new CellCompiler(this.tslab.ts, { cwd: options.cwd, overlay: createOverlay(options.cwd, options.globals), cacheDir });
     const node = this.wrapConverter(this.compiler);
     const converters = {
       node,
@@ -133,6 +131,8 @@ export class CellExecutor {
     const running = this.executor.execute(source);
     if (signal?.aborted) this.executor.interrupt();
     const ok = await running;
+    // Once per cache: the first compile has run the compiler's functions, so V8's code cache of them is complete.
+    saveTypeScriptCodeCache();
     if (capture.diagnostics.length > 0) return { status: "compile-error", diagnostics: capture.diagnostics.map(toDiagnostic) };
     const thrown = capture.errors.filter((args) => args[0] !== DIAGNOSTIC_FORMAT).at(-1);
     if (ok) {
