@@ -10,7 +10,10 @@
  *   both when a cell imports something that was not there before;
  * - virtual files (cells, their declarations, `@module` cells) live in memory;
  * - the overlay of resolution.ts applies: `petrel` and the kernel's own packages
- *   resolve from any folder.
+ *   resolve from any folder;
+ * - library files are parsed without their JSDoc comments, which only hovers show
+ *   (a third of parsing them, about 0.25 s of a kernel's first cell), until
+ *   `loadLibraryDocs()` parses them again with it.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -70,6 +73,13 @@ export interface CellHost extends TS.CompilerHost {
   setVirtual(path: string, text: string | undefined, parent?: () => TS.SourceFile | undefined): void;
   /** Forgets cached file-system probes and module resolutions (after an import failed to resolve). */
   forgetResolutions(): void;
+  /** From now on parses library files with their JSDoc (documentation); false if they already were. */
+  loadLibraryDocs(): boolean;
+}
+
+/** The switch of typescript-load.ts's edit; absent from a TypeScript it could not edit (which parses JSDoc always). */
+interface PetrelParsing {
+  skipJSDoc: boolean;
 }
 
 interface Cached {
@@ -103,6 +113,18 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
     probes.set(key, value);
     return value;
   };
+  const parsing = (ts as { petrelParsing?: PetrelParsing }).petrelParsing;
+  let libraryDocs = parsing === undefined;
+  /** Parses a file, without its JSDoc if it is a library's and docs are not loaded yet. */
+  const parse = (path: string, text: string, languageVersion: TS.ScriptTarget | TS.CreateSourceFileOptions, setParents: boolean, library: boolean): TS.SourceFile => {
+    if (libraryDocs || !library) return ts.createSourceFile(path, text, languageVersion, setParents);
+    parsing!.skipJSDoc = true;
+    try {
+      return ts.createSourceFile(path, text, languageVersion, setParents);
+    } finally {
+      parsing!.skipJSDoc = false;
+    }
+  };
   const realOf = (p: string) => overlay.real(p);
   const readFile = (p: string): string | undefined => {
     const v = virtual.get(p);
@@ -121,7 +143,7 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
       if (v) {
         if (!v.file) {
           // Cells get parent pointers from the start: completion walks them before anything is bound.
-          v.file = ts.createSourceFile(path, v.text, languageVersion, !path.endsWith(".d.ts"));
+          v.file = parse(path, v.text, languageVersion, !path.endsWith(".d.ts"), stable(path));
           const parent = v.parent?.();
           // Names a cell does not declare resolve in the declarations of the cells before it.
           if (parent) (v.file as { parent?: TS.Node }).parent = parent;
@@ -133,7 +155,7 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
       const real = realOf(path) ?? path;
       const text = readFile(path);
       if (text === undefined) return undefined;
-      const file = ts.createSourceFile(path, text, languageVersion, false);
+      const file = parse(path, text, languageVersion, false, stable(real));
       parsed.set(path, stable(real) ? { file } : { file, real, mtimeMs: modified(real) });
       return file;
     },
@@ -170,6 +192,13 @@ export function createCellHost(ts: typeof TS, cwd: string, overlay: Overlay, opt
       const old = virtual.get(path);
       if (text === undefined) virtual.delete(path);
       else if (old?.text !== text || old.parent !== parent) virtual.set(path, { text, parent });
+    },
+    loadLibraryDocs() {
+      if (libraryDocs) return false;
+      libraryDocs = true;
+      for (const [path, v] of virtual) if (stable(path)) v.file = undefined;
+      for (const [path, cached] of parsed) if (cached.real === undefined) parsed.delete(path);
+      return true;
     },
     forgetResolutions() {
       probes = new Map();

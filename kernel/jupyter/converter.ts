@@ -237,7 +237,13 @@ export class CellCompiler implements Converter {
     return { result, names, declarations };
   }
 
+  /** Parses and binds the libraries again, with their documentation (once; hovers show it). */
+  loadLibraryDocs(): void {
+    if (this.host.loadLibraryDocs() && this.libraries) this.build(undefined, PREFIX).program.getTypeChecker();
+  }
+
   inspect(prevDecl: string, src: string, position: number): TS.QuickInfo {
+    this.host.loadLibraryDocs();
     const { program, cell } = this.build(this.scopes.get(prevDecl), PREFIX + src);
     const info = this.ts.getQuickInfoAtPosition(cell, program.getTypeChecker(), NO_CANCELLATION, position + PREFIX.length);
     if (info?.textSpan) info.textSpan.start -= PREFIX.length;

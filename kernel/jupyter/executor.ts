@@ -64,6 +64,9 @@ export interface CellExecutorOptions {
   cacheDir?: string;
 }
 
+/** How long the executor waits, idle, before it parses the libraries' documentation. */
+const DOCS_IDLE_MS = 2_000;
+
 /** What tslab's executor passes to its console during one execution. */
 interface Capture {
   diagnostics: Diagnostic[];
@@ -90,6 +93,10 @@ export class CellExecutor {
   private capture: Capture = emptyCapture();
   /** Compiler work runs under its own V8 tiering budget, cells' code under the notebook's (tiering.ts). */
   private readonly compiling = compilerTiering();
+  /** Requests in progress (a cell counts until it settles). */
+  private busy = 0;
+  private docsTimer: NodeJS.Timeout | undefined;
+  private docsLoaded = false;
 
   constructor(private readonly options: CellExecutorOptions) {
     const cacheDir = options.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "petrel", "kernel");
@@ -114,8 +121,39 @@ export class CellExecutor {
   }
 
   /** Gets the compiler ready for the first cell without blocking the event loop for long (optional: it is also done on first use). */
-  prepare(signal?: AbortSignal): Promise<void> {
-    return this.compiler.prepare(signal, this.compiling);
+  async prepare(signal?: AbortSignal): Promise<void> {
+    await this.compiler.prepare(signal, this.compiling);
+    this.idle();
+  }
+
+  /**
+   * Parses the libraries again with their documentation, which the first cells are
+   * compiled without (compiler-host.ts): done once the executor has been idle for
+   * DOCS_IDLE_MS, so that it costs a notebook's first cells nothing and a hover no
+   * wait. An `inspect` before then loads it itself.
+   */
+  private loadDocs(): void {
+    clearTimeout(this.docsTimer);
+    if (this.docsLoaded) return;
+    this.docsLoaded = true;
+    this.compiling(() => this.compiler.loadLibraryDocs());
+  }
+
+  /** A request starts: the documentation waits until none has come for a while. */
+  private hold(): void {
+    this.busy++;
+    clearTimeout(this.docsTimer);
+  }
+
+  private release(): void {
+    this.busy--;
+    this.idle();
+  }
+
+  private idle(): void {
+    if (this.docsLoaded || this.busy > 0) return;
+    clearTimeout(this.docsTimer);
+    this.docsTimer = setTimeout(() => this.loadDocs(), DOCS_IDLE_MS).unref();
   }
 
   /** The notebook's top-level declarations, by name. */
@@ -125,6 +163,15 @@ export class CellExecutor {
 
   /** Type-checks, compiles and runs one cell; `signal` interrupts it (also when aborted before the cell started waiting). */
   async execute(source: string, signal?: AbortSignal): Promise<CellOutcome> {
+    this.hold();
+    try {
+      return await this.run(source, signal);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async run(source: string, signal?: AbortSignal): Promise<CellOutcome> {
     const capture = (this.capture = emptyCapture());
     // tslab compiles the cell and runs its synchronous start inside this call, then
     // races the cell against an interrupt that only counts from now on.
@@ -155,16 +202,20 @@ export class CellExecutor {
 
   /** Completions at `cursor` (a UTF-16 offset). */
   complete(code: string, cursor: number): Completions {
+    this.hold();
     try {
       const info = this.executor.complete(code, cursor);
       return { start: info.start, end: info.end, matches: info.candidates };
     } catch {
       return { start: cursor, end: cursor, matches: [] };
+    } finally {
+      this.release();
     }
   }
 
   /** What TypeScript knows about the name at `cursor` (its type and docs), as text. */
   inspect(code: string, cursor: number): string | undefined {
+    this.loadDocs();
     for (const at of cursor > 0 ? [cursor, cursor - 1] : [cursor]) {
       try {
         const info = this.executor.inspect(code, at);
@@ -191,6 +242,8 @@ export class CellExecutor {
 
   /** Stops the compiler's file watchers. */
   close(): void {
+    clearTimeout(this.docsTimer);
+    this.docsLoaded = true;
     this.executor.close();
   }
 

@@ -1,6 +1,7 @@
 /**
  * Loads tslab's TypeScript fork with two edits that let the garbage of a cell's
- * compile die young.
+ * compile die young, and a third that lets the kernel parse library files without
+ * their JSDoc (compiler-host.ts).
  *
  * The kernel builds a program, a type checker and an emit per cell. All of it is
  * garbage once the cell has compiled, but V8's young-generation collector (the
@@ -20,7 +21,7 @@
  * left 10–30 KB in the old generation instead of 260 KB.
  *
  * An edit whose text is not found (another TypeScript) is skipped: cells compile
- * the same, only with more garbage.
+ * the same, only with more garbage or more to parse.
  *
  * Given a cache directory, the loader keeps two things there so that later kernels
  * skip most of loading the fork's 9 MB (about 0.3 s of the first cell):
@@ -110,6 +111,12 @@ const TYPESCRIPT_EDITS: readonly Edit[] = [
   };
   function transformNodes(`,
     ],
+  ],
+  // A switch that leaves JSDoc comments unparsed (`ts.petrelParsing.skipJSDoc`; TypeScript 5.3 has it as `jsDocParsingMode`).
+  [
+    ["const jsDoc = mapDefined(getJSDocCommentRanges(node, sourceText),", "const jsDoc = petrelParsing.skipJSDoc ? [] : mapDefined(getJSDocCommentRanges(node, sourceText),"],
+    ["  var require_typescript = __commonJS({", "  var petrelParsing = { skipJSDoc: false };\n  var require_typescript = __commonJS({"],
+    ["      module2.exports = ts_exports3;", "      ts_exports3.petrelParsing = petrelParsing;\n      module2.exports = ts_exports3;"],
   ],
 ];
 

@@ -302,6 +302,36 @@ class InterruptTests(unittest.TestCase):
         self.assertIn("kept", reply["evalue"])
 
 
+class HoverTests(unittest.TestCase):
+    """Hovers (inspect) show the documentation of TypeScript's lib, @types/node and
+    Petrel, which the kernel parses only once it is idle or a hover asks for it."""
+
+    def hover(self, kc, code):
+        reply = kc.inspect(code, len(code), reply=True, timeout=TIMEOUT)["content"]
+        self.assertEqual(reply["status"], "ok")
+        self.assertTrue(reply["found"], code)
+        return ANSI.sub("", reply["data"]["text/plain"])
+
+    def test_library_docs_right_after_the_first_cell_and_once_the_kernel_was_idle(self):
+        for idle_seconds in (0, 3):
+            with self.subTest(idle_seconds=idle_seconds):
+                km, kc = start_kernel()
+                try:
+                    reply, _ = execute(kc, 'import { task } from "petrel";')
+                    self.assertEqual(reply["status"], "ok")
+                    time.sleep(idle_seconds)
+                    self.assertIn("Returns the larger of a set of supplied numeric expressions.", self.hover(kc, "Math.max"))
+                    self.assertIn("current working directory of the Node.js", self.hover(kc, "process.cwd"))
+                    self.assertIn("Defines a task.", self.hover(kc, "task"))
+                    # Cells compile as before against the libraries parsed again.
+                    reply, outputs = execute(kc, "[3, 1, 2].findLast((x) => x < 3)! + Math.max(1, 2)")
+                    self.assertEqual(reply["status"], "ok")
+                    self.assertEqual(result_of(outputs), "4")
+                finally:
+                    kc.stop_channels()
+                    km.shutdown_kernel(now=False)
+
+
 class PipelineTests(unittest.TestCase):
     """Petrel itself from a notebook folder with no node_modules."""
 
