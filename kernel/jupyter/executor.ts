@@ -11,7 +11,6 @@ import { join } from "node:path";
 import type { Converter, Diagnostic } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import { loadTslab, type Tslab } from "./compiler-host.js";
-import { saveTypeScriptCodeCache } from "./typescript-load.js";
 import { CellCompiler, PREFIX } from "./converter.js";
 import { createOverlay } from "./resolution.js";
 import { createCellMapper, registerCellMapper } from "./stack.js";
@@ -178,8 +177,6 @@ export class CellExecutor {
     const running = this.executor.execute(source);
     if (signal?.aborted) this.executor.interrupt();
     const ok = await running;
-    // Once per cache: the first compile has run the compiler's functions, so V8's code cache of them is complete.
-    saveTypeScriptCodeCache();
     if (capture.diagnostics.length > 0) return { status: "compile-error", diagnostics: capture.diagnostics.map(toDiagnostic) };
     const thrown = capture.errors.filter((args) => args[0] !== DIAGNOSTIC_FORMAT).at(-1);
     if (ok) {

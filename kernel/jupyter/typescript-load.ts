@@ -23,23 +23,22 @@
  * An edit whose text is not found (another TypeScript) is skipped: cells compile
  * the same, only with more garbage or more to parse.
  *
- * Given a cache directory, the loader keeps two things there so that later kernels
- * skip most of loading the fork's 9 MB (about 0.3 s of the first cell):
+ * Given a cache directory, the loader keeps the edited source there, as ASCII (its
+ * few other characters, all in comments, escaped) and sealed with its sha256. Later
+ * kernels read it as latin1: no UTF-8 decoding and no edits (about 0.2 s of the
+ * first cell), and V8 keeps it as a one-byte string, half the memory. A cached
+ * source that is missing, stale or whose seal does not match costs time only: the
+ * fork is edited again and the file written again.
  *
- * - the edited source, as ASCII (its few other characters, all in comments, escaped)
- *   and sealed with its sha256: read as latin1 it needs no UTF-8 decoding and V8
- *   keeps it as a one-byte string, half the memory;
- * - V8's code cache of it, made once the first cell has compiled, so that it holds
- *   the bytecode of the functions a compile runs (`saveTypeScriptCodeCache()`).
- *
- * Either one missing, corrupt, stale or rejected by V8 costs time only: the fork is
- * edited or compiled as without a cache, and the file is written again.
+ * (V8's code cache of the fork was tried too and left out: functions deserialized
+ * from it skip the baseline compile that `--always-sparkplug` gives a function at
+ * its first compile, and under the compiler's tiering budget (tiering.ts) they then
+ * stay in the interpreter; a 20-line function cell went from 9.3 to 13 ms.)
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { Script } from "node:vm";
 import type * as TS from "@tslab/typescript-for-tslab";
 
 /** One edit: its `[from, to]` replacements are made together, or not at all. */
@@ -140,73 +139,52 @@ interface LoadableModule {
 }
 const Loader = Module as unknown as { new (id: string): LoadableModule; _nodeModulePaths(dir: string): string[] };
 
-/** Writes the code cache this process made, if it made one (it had none, or V8 rejected it). */
-let pendingCodeCache: (() => void) | undefined;
-
 /**
  * The fork as `from` resolves it, edited, and put in the module cache so that tslab's
  * own modules get the same copy. If it is loaded already, that copy is returned.
- * `cacheDir`: where the edited source and V8's code cache of it are kept.
+ * `cacheDir`: where the edited source is kept.
  */
 export function loadTypeScript(from: string, cacheDir?: string): typeof TS {
   const require = createRequire(from);
   const path = require.resolve("@tslab/typescript-for-tslab");
   const cached = require.cache[path];
   if (cached) return cached.exports as typeof TS;
-  const files = cacheDir === undefined ? undefined : cacheFiles(path, cacheDir);
-  let source = files && readSealed(files.source);
+  const file = cacheDir === undefined ? undefined : cacheFile(path, cacheDir);
+  let source = file && readSealed(file);
   if (source === undefined) {
     source = escapeNonAscii(editTypeScript(readFileSync(path, "utf8")));
-    if (files) writeAtomically(files.source, seal(source));
+    if (file) writeSealed(file, source);
   }
-  const cachedData = files && readOptional(files.code);
-  const script = new Script(Module.wrap(source), { filename: path, ...(cachedData ? { cachedData } : {}) });
-  if (files && (!cachedData || script.cachedDataRejected)) pendingCodeCache = () => writeAtomically(files.code, script.createCachedData());
   const module = new Loader(path);
   module.filename = path;
   module.paths = Loader._nodeModulePaths(dirname(path));
-  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: LoadableModule, filename: string, dirname: string) => void;
-  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+  module._compile(source, path);
   module.loaded = true;
   require.cache[path] = module as unknown as NodeJS.Module;
   return module.exports as typeof TS;
 }
 
-/**
- * Writes V8's code cache of the fork if this process had to compile it without one.
- * Called once a cell has compiled, outside the compiler's tiering budget: V8 accepts a
- * code cache only under the flags it was made with, and those are the ones the fork
- * loads under.
- */
-export function saveTypeScriptCodeCache(): void {
-  const save = pendingCodeCache;
-  pendingCodeCache = undefined;
-  save?.();
-}
-
-/** Cache files for the fork at `path`: the source by the fork and the edits, the code cache also by Node and its flags. */
-function cacheFiles(path: string, cacheDir: string): { source: string; code: string } | undefined {
+/** The cached source of the fork at `path`, named after the fork's file and the edits. */
+function cacheFile(path: string, cacheDir: string): string | undefined {
   try {
     const { size, mtimeMs } = statSync(path);
-    const key = digest(JSON.stringify([path, size, mtimeMs, TYPESCRIPT_EDITS])).slice(0, 24);
-    const flags = digest(JSON.stringify([key, process.version, process.arch, process.execArgv])).slice(0, 24);
-    return { source: join(cacheDir, `typescript-${key}.js`), code: join(cacheDir, `typescript-${flags}.v8cache`) };
+    return join(cacheDir, `typescript-${digest(JSON.stringify([path, size, mtimeMs, TYPESCRIPT_EDITS])).slice(0, 24)}.js`);
   } catch {
     return undefined;
   }
 }
 
+/** The last line of a cached source: its sha256 follows. */
 const SEAL = "\n//# petrel-sha256=";
 
-/** The text followed by a last line with its sha256. */
-function seal(text: string): string {
-  return `${text}${SEAL}${digest(text)}\n`;
-}
-
-/** A sealed file's text, or undefined if it is missing or its seal does not match. */
+/** A cached source's text, or undefined if it is missing or its seal does not match it. */
 function readSealed(file: string): string | undefined {
-  const bytes = readOptional(file);
-  if (!bytes) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
   const at = bytes.lastIndexOf(SEAL);
   if (at < 0) return undefined;
   const body = bytes.subarray(0, at);
@@ -214,31 +192,27 @@ function readSealed(file: string): string | undefined {
   return sealed === createHash("sha256").update(body).digest("hex") ? body.toString("latin1") : undefined;
 }
 
-/** `\uXXXX` for every non-ASCII UTF-16 unit: the same program wherever they are in strings, identifiers or comments. */
+/** Best effort: a kernel without a writable cache works the same, only starts slower. */
+function writeSealed(file: string, text: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${text}${SEAL}${digest(text)}\n`, "latin1");
+    renameSync(temporary, file);
+  } catch {
+    // Not cached.
+  }
+}
+
+/**
+ * `\uXXXX` for every non-ASCII UTF-16 unit: the same program wherever they stand in
+ * strings, regular expressions, identifiers or comments (only a template's raw text
+ * would differ; the fork's four are all in comments).
+ */
 function escapeNonAscii(text: string): string {
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function digest(text: string): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Best effort: a kernel without a writable cache works the same, only starts slower. */
-function writeAtomically(file: string, data: string | Uint8Array): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, data, typeof data === "string" ? "latin1" : undefined);
-    renameSync(temporary, file);
-  } catch {
-    // Not cached.
-  }
 }
