@@ -138,6 +138,16 @@ export class CellExecutor {
     this.compiling(() => this.compiler.loadLibraryDocs());
   }
 
+  /** Runs a request's work (a cell with its magics, say); the documentation waits until it has settled. */
+  async whileBusy<T>(work: () => Promise<T>): Promise<T> {
+    this.hold();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
   /** A request starts: the documentation waits until none has come for a while. */
   private hold(): void {
     this.busy++;
@@ -161,13 +171,8 @@ export class CellExecutor {
   }
 
   /** Type-checks, compiles and runs one cell; `signal` interrupts it (also when aborted before the cell started waiting). */
-  async execute(source: string, signal?: AbortSignal): Promise<CellOutcome> {
-    this.hold();
-    try {
-      return await this.run(source, signal);
-    } finally {
-      this.release();
-    }
+  execute(source: string, signal?: AbortSignal): Promise<CellOutcome> {
+    return this.whileBusy(() => this.run(source, signal));
   }
 
   private async run(source: string, signal?: AbortSignal): Promise<CellOutcome> {

@@ -160,7 +160,8 @@ export class Session {
     this.compiled = storeHistory ? (source) => this.cells.add(count, source) : undefined;
     let failure: ErrorContent | undefined;
     try {
-      failure = await this.run(code, count, silent, controller.signal);
+      // Magics (a local run) count as busy too: the compiler's idle work waits for them.
+      failure = await this.executor.whileBusy(() => this.run(code, count, silent, controller.signal));
     } finally {
       this.compiled = undefined;
       if (this.running === controller) this.running = undefined;
