@@ -16,7 +16,7 @@
  *   `loadLibraryDocs()` parses them again with it.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, sep } from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
@@ -24,6 +24,7 @@ import type { isCompleteCode as IsCompleteCode } from "tslab/dist/converter.js";
 import type { createExecutor as CreateExecutor } from "tslab/dist/executor.js";
 import type { printQuickInfo as PrintQuickInfo } from "tslab/dist/inspect.js";
 import type { Overlay } from "./resolution.js";
+import { writeCacheFile } from "./cache-file.js";
 import { loadTypeScript } from "./typescript-load.js";
 import { PACKAGE_ROOT, TSLAB_ENTRY } from "./versions.js";
 
@@ -263,7 +264,7 @@ export function bundleLibraries(
   if (!layout || !texts?.every((t) => t !== undefined)) {
     layout = naturalLayout(ts, host, options, root, typeDirs);
     texts = layout.scripts.map((f) => host.readFile(f));
-    if (cacheFile) writeLayout(cacheFile, layout);
+    if (cacheFile) writeCacheFile(cacheFile, JSON.stringify(layout));
   }
   // Imports inside the bundled `declare module` blocks resolve from the first package's folder.
   const path = `${typeDirs[0] ?? cwd}/__petrel_library__.d.ts`;
@@ -297,18 +298,6 @@ function readLayout(file: string): LibraryLayout | undefined {
     return Array.isArray(layout.scripts) && Array.isArray(layout.modules) ? (layout as LibraryLayout) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Best effort: a kernel without a writable cache works the same, only starts slower. */
-function writeLayout(file: string, layout: LibraryLayout): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(layout));
-    renameSync(temporary, file);
-  } catch {
-    // Not cached.
   }
 }
 

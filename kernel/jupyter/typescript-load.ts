@@ -36,10 +36,11 @@
  * stay in the interpreter; a 20-line function cell went from 9.3 to 13 ms.)
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
+import { writeCacheFile } from "./cache-file.js";
 
 /** One edit: its `[from, to]` replacements are made together, or not at all. */
 type Edit = readonly (readonly [from: string, to: string])[];
@@ -153,7 +154,7 @@ export function loadTypeScript(from: string, cacheDir?: string): typeof TS {
   let source = file && readSealed(file);
   if (source === undefined) {
     source = escapeNonAscii(editTypeScript(readFileSync(path, "utf8")));
-    if (file) writeSealed(file, source);
+    if (file) writeCacheFile(file, `${source}${SEAL}${digest(source)}\n`, "latin1");
   }
   const module = new Loader(path);
   module.filename = path;
@@ -189,19 +190,7 @@ function readSealed(file: string): string | undefined {
   if (at < 0) return undefined;
   const body = bytes.subarray(0, at);
   const sealed = bytes.subarray(at + SEAL.length).toString("latin1").trim();
-  return sealed === createHash("sha256").update(body).digest("hex") ? body.toString("latin1") : undefined;
-}
-
-/** Best effort: a kernel without a writable cache works the same, only starts slower. */
-function writeSealed(file: string, text: string): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${text}${SEAL}${digest(text)}\n`, "latin1");
-    renameSync(temporary, file);
-  } catch {
-    // Not cached.
-  }
+  return sealed === digest(body) ? body.toString("latin1") : undefined;
 }
 
 /**
@@ -213,6 +202,6 @@ function escapeNonAscii(text: string): string {
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-function digest(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+function digest(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
 }
